@@ -1,0 +1,101 @@
+"""``NervanaObject``: neon's naming rule, the global backend handle and generic descriptions."""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from .registry import type_string
+
+if TYPE_CHECKING:
+    from .backends.backend import Backend
+
+__all__ = ["Describable", "NervanaObject", "describe_value"]
+
+
+def _differs(value: Any, default: Any) -> bool:
+    if value is default:
+        return False
+    if isinstance(value, np.ndarray) or isinstance(default, np.ndarray):
+        return True
+    try:
+        return bool(value != default)
+    except (TypeError, ValueError):
+        return True
+
+
+def describe_value(value: Any) -> Any:
+    """Replace describable objects (recursively inside lists, tuples and dicts) by descriptions."""
+    if isinstance(value, Describable):
+        return value.get_description()
+    if isinstance(value, list):
+        return [describe_value(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(describe_value(v) for v in value)
+    if isinstance(value, dict):
+        return {k: describe_value(v) for k, v in value.items()}
+    return value
+
+
+class Describable:
+    """Something that neon writes into a description as ``{'type': ..., 'config': {...}}``.
+
+    ``config`` holds every ``__init__`` argument whose same-named attribute differs from the
+    argument's default (neon's rule), with nested describable objects described in turn.
+    Classes list arguments to leave out in ``_description_skip``.
+    """
+
+    _description_skip: ClassVar[tuple[str, ...]] = ()
+
+    def get_description(self, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        """neon's description of this object: ``{'type': <neon type>, 'config': {...}}``."""
+        config: dict[str, Any] = {}
+        signature = inspect.signature(type(self).__init__)
+        for pname, param in signature.parameters.items():
+            if pname == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            if pname in skip or pname in self._description_skip:
+                continue
+            if not hasattr(self, pname):
+                raise AttributeError(
+                    f"{type(self).__name__} stores no attribute {pname!r} for its constructor "
+                    "argument; it cannot be described"
+                )
+            value = getattr(self, pname)
+            if param.default is param.empty or _differs(value, param.default):
+                config[pname] = describe_value(value)
+        return {"type": type_string(type(self)), "config": config}
+
+
+class NervanaObject(Describable):
+    """Base of named neon objects.
+
+    neon semantics: an object built with ``name=None`` is named ``<ClassName>_<k>`` where ``k``
+    is a per-class counter read before it is incremented. Every construction increments the
+    counter of its own class, even when a name is given, and the counter goes down again when an
+    object is garbage-collected, so names are reused (``Linear_0`` in a fresh process). A class
+    that was never instantiated starts from the counter of its nearest ancestor.
+
+    ``NervanaObject.be`` is the backend made by the last :func:`~neon_torch.backends.gen_backend`.
+    """
+
+    be: ClassVar[Backend | None] = None
+    _name_counter: ClassVar[int] = 0
+
+    def __init__(self, name: str | None = None) -> None:
+        cls = type(self)
+        count = cls._name_counter
+        self.name = name if name is not None else f"{cls.__name__}_{count}"
+        cls._name_counter = count + 1
+        self._counted = True
+
+    def __del__(self) -> None:
+        if self.__dict__.get("_counted"):
+            type(self)._name_counter -= 1
+
+    @property
+    def classnm(self) -> str:
+        """The class name (neon attribute)."""
+        return type(self).__name__

@@ -1,0 +1,164 @@
+"""The backend: device, dtype, global batch size and neon's numpy random stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._object import NervanaObject
+from ..errors import BackendError, UnsupportedNeonFeature, warn_once
+
+__all__ = ["Backend", "cleanup_backend", "gen_backend"]
+
+_BACKENDS = {"cpu": "NervanaCPU", "mkl": "NervanaMKL", "gpu": "NervanaGPU"}
+_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
+
+
+class Backend:
+    """What neon scripts reach as ``be`` / ``NervanaObject.be``, mapped onto PyTorch.
+
+    Attributes:
+        bsz: the global minibatch size. Scripts may assign it (``be.bsz = 1``) before building
+            a model; optimizers divide summed gradients by it (neon's gradient convention).
+        rng: ``numpy.random.RandomState(rng_seed)``, neon's stream for initializers and, on the
+            CPU, Dropout masks; drawing from it reproduces neon 2.6's CPU backend bit for bit.
+        rng_seed: the seed given to :func:`gen_backend`.
+        device: the ``torch.device`` everything runs on.
+        datatype / default_dtype: the numpy dtype of parameters and data.
+        torch_dtype: the matching torch dtype.
+        compat_mode: ``None`` or ``'caffe'``.
+        generator: a ``torch.Generator`` on ``device``, seeded from ``rng_seed``; used for
+            Dropout masks on CUDA (neon_torch extension).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        device: torch.device,
+        rng_seed: int | None,
+        datatype: Any,
+        compat_mode: str | None,
+        device_id: int,
+    ) -> None:
+        self.name = name
+        self.type = _BACKENDS[name]
+        self.device = device
+        self.device_id = device_id
+        self.rng_seed = rng_seed
+        self.rng = np.random.RandomState(rng_seed)
+        self.datatype = np.dtype(datatype)
+        self.default_dtype = self.datatype
+        self.torch_dtype = _DTYPES[self.datatype]
+        self.compat_mode = compat_mode
+        self.bsz = 0
+        self.generator = torch.Generator(device=device)
+        if rng_seed is not None:
+            self.generator.manual_seed(int(rng_seed))
+        else:
+            self.generator.seed()
+
+    def rng_get_state(self) -> tuple[Any, ...]:
+        """The numpy RandomState state tuple (what neon stores as ``rng_state``)."""
+        return self.rng.get_state()
+
+    def rng_set_state(self, state: tuple[Any, ...]) -> None:
+        """Restore a state returned by :meth:`rng_get_state`."""
+        self.rng.set_state(state)
+
+    def rng_reset(self) -> None:
+        """Re-seed the stream with ``rng_seed``."""
+        self.rng.seed(self.rng_seed)
+
+    def check_caffe_compat(self) -> bool:
+        """True when the backend runs in caffe compatibility mode."""
+        return self.compat_mode == "caffe"
+
+    def __repr__(self) -> str:
+        return (
+            f"Backend({self.name!r}, device={self.device}, dtype={self.datatype}, "
+            f"bsz={self.bsz}, rng_seed={self.rng_seed})"
+        )
+
+
+def gen_backend(
+    backend: str = "cpu",
+    rng_seed: int | None = None,
+    datatype: Any = np.float32,
+    batch_size: int = 0,
+    stochastic_round: bool = False,
+    device_id: int = 0,
+    max_devices: int | None = None,
+    compat_mode: str | None = None,
+    deterministic_update: bool | None = None,
+    deterministic: bool | None = None,
+) -> Backend:
+    """Create the global backend, store it in ``NervanaObject.be`` and return it.
+
+    neon semantics: ``'cpu'`` and ``'mkl'`` run on the CPU, ``'gpu'`` on CUDA device
+    ``device_id``. The previous backend is replaced. ``batch_size`` becomes ``be.bsz`` (neon's
+    default is 0; scripts often assign ``be.bsz`` later). ``rng_seed`` seeds
+    ``numpy.random.RandomState`` exactly as neon's CPU backend does.
+
+    Options that mean nothing on PyTorch (``stochastic_round``, ``max_devices``,
+    ``deterministic_update``, ``deterministic``) are accepted with a one-time warning.
+
+    Raises:
+        BackendError: unknown backend name, ``'gpu'`` without CUDA, or an invalid
+            ``compat_mode``.
+        UnsupportedNeonFeature: a ``datatype`` other than float32 / float64.
+    """
+    if backend not in _BACKENDS:
+        raise BackendError(
+            f"Unknown backend {backend!r}; expected one of {sorted(_BACKENDS)} "
+            "('cpu' and 'mkl' run on the CPU, 'gpu' on CUDA)."
+        )
+    if compat_mode not in (None, "caffe"):
+        raise BackendError(f"compat_mode must be None or 'caffe', got {compat_mode!r}.")
+    if np.dtype(datatype) not in _DTYPES:
+        raise UnsupportedNeonFeature(
+            f"datatype {np.dtype(datatype)} is not supported; use np.float32 (neon's default) "
+            "or np.float64."
+        )
+    for option, value, default in (
+        ("stochastic_round", stochastic_round, False),
+        ("max_devices", max_devices, None),
+        ("deterministic_update", deterministic_update, None),
+        ("deterministic", deterministic, None),
+    ):
+        if value != default:
+            warn_once(
+                f"gen_backend.{option}",
+                f"gen_backend({option}={value!r}) has no effect on PyTorch and is ignored.",
+            )
+    if backend == "gpu":
+        if not torch.cuda.is_available():
+            raise BackendError(
+                "gen_backend('gpu') needs CUDA, but torch.cuda.is_available() is False "
+                f"(torch {torch.__version__}). Use backend='cpu' or install a CUDA build of torch."
+            )
+        if device_id >= torch.cuda.device_count():
+            raise BackendError(
+                f"device_id={device_id} but only {torch.cuda.device_count()} CUDA device(s) exist."
+            )
+        device = torch.device("cuda", device_id)
+    else:
+        device = torch.device("cpu")
+    be = Backend(backend, device, rng_seed, datatype, compat_mode, device_id)
+    be.bsz = int(batch_size)
+    NervanaObject.be = be
+    return be
+
+
+def cleanup_backend() -> None:
+    """Drop the global backend (neon's ``cleanup_backend``)."""
+    NervanaObject.be = None
+
+
+def current_backend() -> Backend:
+    """The global backend; one is created with neon's defaults when none exists yet."""
+    be = NervanaObject.be
+    if be is None:
+        be = gen_backend()
+    return be

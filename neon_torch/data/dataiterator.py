@@ -1,0 +1,194 @@
+"""In-memory data iterators: ``NervanaDataIterator`` and ``ArrayIterator``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .._object import NervanaObject
+from ..backends.backend import current_backend
+from ..errors import NeonTorchError, ShapeMismatchError
+from ..registry import neon_type
+
+__all__ = ["ArrayIterator", "LabelError", "NervanaDataIterator"]
+
+
+class LabelError(NeonTorchError, ValueError):
+    """Labels that are not integers in ``[0, nclass)``."""
+
+
+class NervanaDataIterator(NervanaObject):
+    """Base of neon data iterators: ``for x, t in it`` plus ``nbatches``, ``ndata``, ``shape``
+    and ``reset()``."""
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name)
+
+    def reset(self) -> None:
+        """Restart from the beginning of the data."""
+
+    @property
+    def nbatches(self) -> int:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        raise NotImplementedError
+
+
+@neon_type("neon.data.dataiterator.ArrayIterator", "neon.data.ArrayIterator")
+class ArrayIterator(NervanaDataIterator):
+    """Minibatches of in-memory arrays, with neon's order and wrap-around.
+
+    neon semantics:
+
+    * ``X`` is ``(ndata, F)`` or a list of such arrays (one per input stream); ``y`` holds
+      integer labels turned into one-hot targets (``make_onehot=True``, needs ``nclass``), or
+      regression targets ``(ndata, K)`` (``make_onehot=False``), or is None, in which case the
+      targets are the inputs (autoencoders);
+    * ``lshape`` is the per-sample shape (e.g. ``(C, H, W)``) and becomes ``shape``, which the
+      first layer is configured from; without it ``shape`` is the int ``F``;
+    * no shuffling; minibatches of ``be.bsz`` samples; a short last batch is completed with
+      samples from the start of the data, and the next epoch then starts after those samples
+      (``start``), so ``nbatches = ceil((ndata - start) / bsz)`` can change between epochs;
+      ``reset()`` goes back to ``start = 0`` (``Model.eval`` and ``get_outputs`` call it,
+      ``fit`` does not).
+
+    neon_torch: the arrays are copied to the backend's device once, at construction (and again
+    only if the backend's device changes); minibatches are batch-first tensors ``(bsz, *shape)``
+    sliced there, and one-hot targets ``(bsz, nclass)``.
+    """
+
+    def __init__(
+        self,
+        X: Any,
+        y: Any = None,
+        nclass: int | None = None,
+        lshape: Sequence[int] | None = None,
+        make_onehot: bool = True,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name)
+        arrays = [np.asarray(a) for a in (X if isinstance(X, (list, tuple)) else [X])]
+        self._multi = isinstance(X, (list, tuple))
+        self.ndata = len(arrays[0])
+        for i, a in enumerate(arrays):
+            if a.ndim < 2:
+                raise ShapeMismatchError(
+                    f"ArrayIterator: X{'[%d]' % i if self._multi else ''} must be 2-D "
+                    f"(ndata, nfeatures), got shape {a.shape}."
+                )
+            if len(a) != self.ndata:
+                raise ShapeMismatchError(
+                    f"ArrayIterator: every input array needs {self.ndata} rows; X[{i}] has {len(a)}."
+                )
+        self.nclass = nclass
+        self.make_onehot = make_onehot
+        self.start = 0
+        self.lshape = tuple(lshape) if lshape is not None else None
+        if self.lshape is not None:
+            if self._multi:
+                raise ShapeMismatchError("ArrayIterator: lshape is not supported with a list X.")
+            if int(np.prod(self.lshape)) != arrays[0].reshape(self.ndata, -1).shape[1]:
+                raise ShapeMismatchError(
+                    f"ArrayIterator: lshape {self.lshape} has {int(np.prod(self.lshape))} "
+                    f"features but X has {arrays[0].reshape(self.ndata, -1).shape[1]}."
+                )
+        shapes = [self.lshape or int(a.reshape(self.ndata, -1).shape[1]) for a in arrays]
+        self.shape: Any = shapes if self._multi else shapes[0]
+        self._host_x = [a.reshape((self.ndata, *_dims(s))) for a, s in zip(arrays, shapes)]
+        self._host_y = self._targets(y)
+        self._device: torch.device | None = None
+        self._stage()
+
+    def _targets(self, y: Any) -> np.ndarray | None:
+        if y is None:
+            return None
+        y = np.asarray(y)
+        if len(y) != self.ndata:
+            raise ShapeMismatchError(
+                f"ArrayIterator: X has {self.ndata} samples but y has {len(y)}; they must match."
+            )
+        if not self.make_onehot:
+            if y.ndim != 2:
+                raise ShapeMismatchError(
+                    f"ArrayIterator(make_onehot=False): y must be 2-D (ndata, K), got {y.shape}."
+                )
+            return y
+        if self.nclass is None:
+            raise LabelError("ArrayIterator: nclass is required when make_onehot=True.")
+        labels = y.reshape(-1)
+        if labels.size != self.ndata:
+            raise ShapeMismatchError(
+                f"ArrayIterator: y must hold one label per sample, got shape {y.shape}."
+            )
+        as_int = labels.astype(np.int64)
+        bad = np.flatnonzero((as_int != labels) | (as_int < 0) | (as_int >= self.nclass))
+        if bad.size:
+            i = int(bad[0])
+            raise LabelError(
+                f"ArrayIterator: label {labels[i]!r} at index {i} is not an integer in "
+                f"[0, {self.nclass - 1}] (nclass={self.nclass}); {bad.size} label(s) are out of "
+                "range. Fix the labels or pass the right nclass."
+            )
+        return as_int
+
+    def _stage(self) -> None:
+        """Copy the data to the backend's device (once per device)."""
+        be = current_backend()
+        if self._device == be.device:
+            return
+        self._x = [torch.as_tensor(a, dtype=be.torch_dtype).to(be.device) for a in self._host_x]
+        if self._host_y is None:
+            self._y = None
+        elif self.make_onehot:
+            labels = torch.as_tensor(self._host_y, device=be.device)
+            self._y = torch.nn.functional.one_hot(labels, self.nclass).to(be.torch_dtype)
+        else:
+            self._y = torch.as_tensor(self._host_y, dtype=be.torch_dtype).to(be.device)
+        self._device = be.device
+
+    @property
+    def nbatches(self) -> int:
+        """``ceil((ndata - start) / bsz)``: minibatches left in the current epoch."""
+        bsz = self._bsz()
+        return -((self.start - self.ndata) // bsz)
+
+    def _bsz(self) -> int:
+        bsz = current_backend().bsz
+        if bsz <= 0:
+            raise ValueError("be.bsz is 0; pass batch_size to gen_backend (or set be.bsz).")
+        if self.ndata < bsz:
+            raise ShapeMismatchError(
+                f"ArrayIterator has {self.ndata} samples, fewer than one minibatch "
+                f"(be.bsz={bsz}); use a smaller batch size."
+            )
+        return bsz
+
+    def reset(self) -> None:
+        """Start the next pass at sample 0."""
+        self.start = 0
+
+    def _take(self, data: Tensor, i1: int, bsz: int) -> Tensor:
+        i2 = i1 + bsz
+        if i2 <= self.ndata:
+            return data[i1:i2]
+        return torch.cat([data[i1:], data[: i2 - self.ndata]])
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        self._stage()
+        bsz = self._bsz()
+        for i1 in range(self.start, self.ndata, bsz):
+            xs = [self._take(x, i1, bsz) for x in self._x]
+            x: Any = xs if self._multi else xs[0]
+            t = x if self._y is None else self._take(self._y, i1, bsz)
+            if i1 + bsz > self.ndata:
+                self.start = i1 + bsz - self.ndata
+            yield x, t
+
+
+def _dims(shape: int | tuple[int, ...]) -> tuple[int, ...]:
+    return (shape,) if isinstance(shape, int) else tuple(shape)

@@ -1,0 +1,130 @@
+"""neon's ``BatchNorm``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .. import layout
+from ..backends.backend import current_backend
+from ..errors import UnsupportedNeonFeature
+from ..registry import neon_type
+from ._base import ParameterLayer, shape_size
+
+__all__ = ["BatchNorm"]
+
+
+@neon_type("neon.layers.layer.BatchNorm", "neon.layers.BatchNorm")
+class BatchNorm(ParameterLayer):
+    """Batch normalization with neon's statistics.
+
+    neon semantics:
+
+    * statistics per feature (flat input), per channel over ``(N, H, W)`` (images) or per
+      feature over ``(N, T)`` (sequences); the variance is the **biased** one;
+    * training: ``y = gamma * (x - mu) / sqrt(var + eps) + beta`` and the running statistics
+      ``gmean <- rho * gmean + (1 - rho) * mu``, ``gvar <- rho * gvar + (1 - rho) * var``
+      (biased ``var``) on every training forward;
+    * inference: ``y = gamma * (x - gmean) / sqrt(gvar + eps) + beta``;
+    * ``beta`` starts at 0, ``gamma`` at 1, and **both ``gmean`` and ``gvar`` at 0**, so an
+      untrained model at inference divides by ``sqrt(eps)``;
+    * optimizer order ``[beta, gamma]``; ``gmean``/``gvar`` are saved but never optimized.
+
+    torch names: ``weight`` = gamma, ``bias`` = beta, buffers ``running_mean`` = gmean and
+    ``running_var`` = gvar. ``binary=True`` (neon's shift-based variant) is not supported.
+
+    Shape:
+        output = input.
+    """
+
+    _nested_states: ClassVar[bool] = True
+
+    def __init__(
+        self, rho: float = 0.9, eps: float = 1e-3, name: str | None = None, binary: bool = False
+    ) -> None:
+        if binary:
+            raise UnsupportedNeonFeature(
+                "BatchNorm(binary=True) (neon's shift-based batch norm for binary networks) is "
+                "not supported by neon_torch; use binary=False."
+            )
+        super().__init__(init=None, name=name)
+        self.rho = rho
+        self.eps = eps
+        self.binary = binary
+        self.weight: nn.Parameter | None = None
+        self.bias: nn.Parameter | None = None
+        self.register_buffer("running_mean", None)
+        self.register_buffer("running_var", None)
+        self._sequence = False
+
+    def configure(self, in_obj: Any) -> BatchNorm:
+        super().configure(in_obj)
+        shape = self.in_shape
+        self._sequence = layout.is_sequence_shape(shape)  # type: ignore[arg-type]
+        self.nfm = shape if isinstance(shape, int) else shape[0]  # type: ignore[index]
+        return self
+
+    def allocate(self) -> None:
+        if self._allocated:
+            return
+        be = current_backend()
+        kw = {"dtype": be.torch_dtype, "device": be.device}
+        self.bias = nn.Parameter(torch.zeros(self.nfm, **kw))  # type: ignore[arg-type]
+        self.weight = nn.Parameter(torch.ones(self.nfm, **kw))  # type: ignore[arg-type]
+        self.register_buffer("running_mean", torch.zeros(self.nfm, **kw))  # type: ignore[arg-type]
+        self.register_buffer("running_var", torch.zeros(self.nfm, **kw))  # type: ignore[arg-type]
+        self._allocated = True
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_allocated()
+        if self._sequence:
+            # (N, T, F) -> (N, F, T): torch normalizes dim 1 over all other dims
+            return self._normalize(x.transpose(1, 2)).transpose(1, 2)
+        return self._normalize(x)
+
+    def _normalize(self, x: Tensor) -> Tensor:
+        if not self.training:
+            return F.batch_norm(
+                x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
+            )
+        with torch.no_grad():
+            dims = [d for d in range(x.dim()) if d != 1]
+            var, mean = torch.var_mean(x, dim=dims, correction=0)
+            self.running_mean.mul_(self.rho).add_(mean, alpha=1.0 - self.rho)  # type: ignore[union-attr]
+            self.running_var.mul_(self.rho).add_(var, alpha=1.0 - self.rho)  # type: ignore[union-attr]
+        return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+
+    def optimized_parameters(self) -> list[nn.Parameter]:
+        self._check_allocated()
+        return [self.bias, self.weight]  # type: ignore[list-item]
+
+    def neon_params(self) -> dict[str, np.ndarray]:
+        self._check_allocated()
+        tensors = {
+            "beta": self.bias,
+            "gamma": self.weight,
+            "gmean": self.running_mean,
+            "gvar": self.running_var,
+        }
+        return {k: _col(v) for k, v in tensors.items()}  # type: ignore[arg-type]
+
+    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
+        return _col(state)
+
+    def __str__(self) -> str:
+        shape = self.in_shape
+        if shape is None:
+            return f"BatchNorm Layer '{self.name}'"
+        if self._sequence:
+            nin, steps = shape  # type: ignore[misc]
+        else:
+            nin, steps = shape_size(shape), 1
+        return f"BatchNorm Layer '{self.name}': {nin} inputs, {steps} steps, {self.nfm} feature maps"
+
+
+def _col(t: Tensor) -> np.ndarray:
+    return layout.vector_to_column(t.detach().cpu()).numpy().copy()

@@ -1,0 +1,92 @@
+"""Layer containers: ``LayerContainer`` and ``Sequential``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+
+from ..registry import neon_type
+from ._base import Layer, ParameterLayer
+from .linear import flatten_layers
+
+__all__ = ["LayerContainer", "Sequential"]
+
+
+class LayerContainer(Layer):
+    """Base of containers: holds child layers in an ``nn.ModuleList`` named ``layers``."""
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name)
+
+    def layers_to_optimize(self) -> list[ParameterLayer]:
+        """Parameter layers depth-first in container order, skipping frozen ones.
+
+        neon semantics: a layer whose initializer is named ``"Identity"`` (``IdentityInit``) is
+        never optimized.
+        """
+        out: list[ParameterLayer] = []
+        for layer in self.layers:
+            if isinstance(layer, LayerContainer):
+                out.extend(layer.layers_to_optimize())
+            elif isinstance(layer, ParameterLayer):
+                if getattr(layer.init, "name", None) != "Identity":
+                    out.append(layer)
+        return out
+
+    def layer_description(self, get_weights: bool = False, keep_states: bool = False) -> dict:
+        desc = self.get_description(skip=("layers",))
+        desc["config"]["layers"] = [
+            child.layer_description(get_weights, keep_states) for child in self.layers
+        ]
+        desc["container"] = True
+        return desc
+
+    def nested_str(self, level: int = 0) -> str:
+        pad = "  " * level
+        lines = [pad + type(self).__name__]
+        lines += [child.nested_str(level + 1) for child in self.layers]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.nested_str()
+
+
+@neon_type("neon.layers.container.Sequential", "neon.layers.Sequential")
+class Sequential(LayerContainer):
+    """Layers applied one after the other; nested lists and compound layers are flattened.
+
+    neon semantics: ``allocate`` first allocates the **last layer that owns its output**, then
+    every layer in order. That is the order in which initializers draw from ``be.rng``, which
+    makes initial weights equal to neon's.
+
+    Shape:
+        input ``(N, *in_shape)`` of the first layer; output of the last layer.
+    """
+
+    def __init__(self, layers: Any, name: str | None = None) -> None:
+        super().__init__(name)
+        self.layers = nn.ModuleList(flatten_layers(layers))
+        if len(self.layers) == 0:
+            raise ValueError("Sequential needs at least one layer, got an empty list.")
+
+    def configure(self, in_obj: Any) -> Sequential:
+        super().configure(in_obj)
+        prev: Any = in_obj
+        for layer in self.layers:
+            layer.configure(prev)
+            prev = layer
+        self.out_shape = self.layers[-1].out_shape
+        return self
+
+    def allocate(self) -> None:
+        owners = [layer for layer in self.layers if layer.owns_output]
+        if owners:
+            owners[-1].allocate()
+        for layer in self.layers:
+            layer.allocate()
+
+    def forward(self, x: Tensor) -> Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x

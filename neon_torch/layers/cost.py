@@ -1,0 +1,88 @@
+"""``GeneralizedCost``: a cost function applied to a model's output (neon's cost "layer")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .._object import NervanaObject
+from ..errors import ShapeMismatchError
+from ..layout import is_sequence_shape
+from ..registry import neon_type
+from ._base import Layer
+
+__all__ = ["GeneralizedCost"]
+
+
+@neon_type("neon.layers.layer.GeneralizedCost", "neon.layers.GeneralizedCost")
+class GeneralizedCost(NervanaObject):
+    """Wraps a cost function: ``get_cost`` reports, ``get_errors`` gives the delta.
+
+    neon semantics (see :mod:`neon_torch.transforms.cost` for the gradient convention):
+
+    * ``get_cost(y, t)`` is the **mean** of the per-sample costs over the batch (and time
+      steps); it is stored as ``cost`` (a ``(1, 1)`` float32 numpy array) and the per-sample
+      values as ``outputs``;
+    * ``get_errors(y, t)`` is ``costfunc.bprop(y, t)``, not divided by the batch size.
+
+    ``cost`` is read from the device only when it is accessed, so a training loop that never
+    looks at it never waits for the device.
+
+    Shape:
+        ``y`` and ``t`` batch-first ``(N, *out_shape)``; image outputs are compared flattened.
+    """
+
+    def __init__(self, costfunc: Any, name: str | None = None) -> None:
+        super().__init__(name)
+        self.costfunc = costfunc
+        self.outputs: Tensor | None = None
+        self._cost: Tensor | None = None
+        self._flatten = True
+
+    def initialize(self, in_obj: Any) -> None:
+        """Read the output shape of the last layer (neon's ``initialize(prev_layer)``)."""
+        shape = in_obj.out_shape if isinstance(in_obj, Layer) else in_obj
+        self._flatten = not (isinstance(shape, tuple) and is_sequence_shape(shape))
+
+    def _views(self, y: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
+        if self._flatten and y.dim() != 2:
+            y = y.reshape(y.shape[0], -1)  # (N, C, H, W) -> (N, C·H·W)
+        if t.shape != y.shape:
+            if t.numel() != y.numel():
+                raise ShapeMismatchError(
+                    f"{self.name}: targets of shape {tuple(t.shape)} do not match outputs of "
+                    f"shape {tuple(y.shape)} (batch-first). Check the dataset's nclass or the "
+                    "last layer's nout."
+                )
+            t = t.reshape(y.shape)
+        return y, t
+
+    def batch_cost(self, y: Tensor, t: Tensor) -> Tensor:
+        """Mean per-sample cost as a 0-d device tensor (no host synchronisation)."""
+        y, t = self._views(y, t)
+        with torch.no_grad():
+            self.outputs = self.costfunc(y, t)
+            self._cost = self.outputs.mean()
+        return self._cost
+
+    def get_cost(self, y: Tensor, t: Tensor) -> np.ndarray:
+        """neon's ``get_cost``: the batch-mean cost as a ``(1, 1)`` float32 array."""
+        self.batch_cost(y, t)
+        return self.cost  # type: ignore[return-value]
+
+    def get_errors(self, y: Tensor, t: Tensor) -> Tensor:
+        """neon's delta for ``y``: ``costfunc.bprop(y, t)``, shaped like ``y``."""
+        shape = y.shape
+        y2, t2 = self._views(y, t)
+        with torch.no_grad():
+            return self.costfunc.bprop(y2, t2).reshape(shape)
+
+    @property
+    def cost(self) -> np.ndarray | None:
+        """The last batch-mean cost, ``(1, 1)`` float32 (read from the device on access)."""
+        if self._cost is None:
+            return None
+        return np.asarray(self._cost.detach().cpu(), dtype=np.float32).reshape(1, 1)

@@ -1,0 +1,92 @@
+"""The only module that knows how neon lays out tensors and weights compared with torch.
+
+neon keeps activations as 2-D ``(features, batch)`` buffers:
+
+* flat data (shape ``F``): ``(F, N)``;
+* images (shape ``(C, H, W)``): ``(C·H·W, N)``, each sample flattened row-major (``c·H·W + h·W + w``);
+* sequences (shape ``(F, T)``): ``(F, T·N)`` with time-major columns ``t·N + n``.
+
+neon_torch works batch-first inside: ``(N, F)``, ``(N, C, H, W)`` and ``(N, T, F)``. Every
+conversion between the two lives here, as pure functions with inverses.
+
+>>> import numpy as np
+>>> x = np.arange(6, dtype=np.float32).reshape(3, 2)      # neon (F=3, N=2)
+>>> neon_to_batch_first(x, 3).shape
+(2, 3)
+>>> bool((batch_first_to_neon(neon_to_batch_first(x, 3), 3) == x).all())
+True
+>>> seq = np.arange(12).reshape(2, 6)                        # neon (F=2, T·N = 3·2)
+>>> neon_to_batch_first(seq, (2, 3))[1, 2].tolist()          # sample 1, step 2 = column 2·2 + 1
+[5, 11]
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+__all__ = [
+    "batch_first_to_neon",
+    "column_to_vector",
+    "is_sequence_shape",
+    "linear_w_from_torch",
+    "linear_w_to_torch",
+    "neon_to_batch_first",
+    "vector_to_column",
+]
+
+Array = TypeVar("Array", np.ndarray, torch.Tensor)
+Shape = int | tuple[int, ...]
+
+
+def is_sequence_shape(shape: Shape) -> bool:
+    """neon reads a 2-tuple per-sample shape ``(F, T)`` as F features over T time steps."""
+    return isinstance(shape, tuple) and len(shape) == 2
+
+
+def _permute(x: Array, order: tuple[int, ...]) -> Array:
+    return x.permute(*order) if isinstance(x, torch.Tensor) else x.transpose(order)
+
+
+def neon_to_batch_first(x: Array, shape: Shape) -> Array:
+    """neon buffer -> batch-first tensor for per-sample ``shape`` (see the module docstring)."""
+    if is_sequence_shape(shape):
+        feats, steps = shape  # type: ignore[misc]
+        n = x.shape[1] // steps
+        # (F, T·N) -> (F, T, N) -> (N, T, F)
+        return _permute(x.reshape(feats, steps, n), (2, 1, 0))
+    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    # (prod(shape), N) -> (N, prod(shape)) -> (N, *shape)
+    return x.T.reshape((x.shape[1], *dims))
+
+
+def batch_first_to_neon(x: Array, shape: Shape) -> Array:
+    """Inverse of :func:`neon_to_batch_first`."""
+    if is_sequence_shape(shape):
+        n, steps, feats = x.shape
+        # (N, T, F) -> (F, T, N) -> (F, T·N)
+        return _permute(x, (2, 1, 0)).reshape(feats, steps * n)
+    # (N, *shape) -> (N, prod(shape)) -> (prod(shape), N)
+    return x.reshape(x.shape[0], -1).T
+
+
+def linear_w_to_torch(w: Array) -> Array:
+    """Linear ``W``: neon ``(nout, nin)`` is already ``nn.Linear.weight``'s layout."""
+    return w
+
+
+def linear_w_from_torch(w: Array) -> Array:
+    """Inverse of :func:`linear_w_to_torch`."""
+    return w
+
+
+def column_to_vector(w: Array) -> Array:
+    """Per-feature vectors (Bias ``W``, BatchNorm ``beta/gamma/gmean/gvar``): ``(F, 1)`` -> ``(F,)``."""
+    return w.reshape(-1)
+
+
+def vector_to_column(w: Array) -> Array:
+    """Inverse of :func:`column_to_vector`: ``(F,)`` -> ``(F, 1)``."""
+    return w.reshape(-1, 1)

@@ -1,0 +1,5 @@
+"""Models (neon's ``neon.models``)."""
+
+from .model import Model
+
+__all__ = ["Model"]

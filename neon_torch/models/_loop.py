@@ -1,0 +1,82 @@
+"""The training loop behind ``Model.fit``.
+
+It keeps the device busy: minibatch costs accumulate on the device and are read only when a
+callback asks; neon iterators already hold their data on the device.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..backends.backend import current_backend
+from ._data import as_batches, prepare_target
+
+__all__ = ["fit", "nbatches"]
+
+
+class _NoCallbacks:
+    """Stands in for a ``Callbacks`` container when ``fit`` gets none."""
+
+    callbacks: list[Any] = []
+
+    def on_train_begin(self, epochs: int) -> None: ...
+    def on_train_end(self) -> None: ...
+    def on_epoch_begin(self, epoch: int) -> None: ...
+    def on_epoch_end(self, epoch: int) -> None: ...
+    def on_minibatch_begin(self, epoch: int, minibatch: int) -> None: ...
+    def on_minibatch_end(self, epoch: int, minibatch: int) -> None: ...
+
+
+def nbatches(dataset: Any) -> int:
+    """neon's ``dataset.nbatches``, or ``len(dataset)`` for a plain iterable (0 if unknown)."""
+    count = getattr(dataset, "nbatches", None)
+    if count is not None:
+        return int(count)
+    try:
+        return len(dataset)
+    except TypeError:
+        return 0
+
+
+def fit(model: Any, dataset: Any, cost: Any, optimizer: Any, num_epochs: int, callbacks: Any):
+    callbacks = callbacks if callbacks is not None else _NoCallbacks()
+    callbacks.on_train_begin(num_epochs)
+    while model.epoch_index < num_epochs and not model.finished:
+        epoch = model.epoch_index
+        model.nbatches = nbatches(dataset)
+        callbacks.on_epoch_begin(epoch)
+        _epoch(model, dataset, cost, optimizer, callbacks, epoch)
+        callbacks.on_epoch_end(epoch)
+        model.epoch_index += 1
+    callbacks.on_train_end()
+
+
+def _epoch(model: Any, dataset: Any, cost: Any, optimizer: Any, callbacks: Any, epoch: int):
+    be = current_backend()
+    module = model.layers
+    model._set_mode(True)
+    layers = model.layers_to_optimize
+    params = list(module.parameters())
+    hooks = bool(callbacks.callbacks)
+    total = torch.zeros((), dtype=be.torch_dtype, device=be.device)
+    count = 0
+    for mb, (x, t) in enumerate(as_batches(dataset, be)):
+        if hooks:
+            callbacks.on_minibatch_begin(epoch, mb)
+        for p in params:
+            p.grad = None
+        y = module(x)
+        out = y.detach()
+        t = prepare_target(t, out)
+        total += cost.batch_cost(out, t)
+        y.backward(cost.get_errors(out, t))
+        optimizer.optimize(layers, epoch=epoch)
+        count += 1
+        if hooks:
+            callbacks.on_minibatch_end(epoch, mb)
+    # neon divides by nbatches read *after* the epoch (it can differ after a wrap-around).
+    divisor = nbatches(dataset) or count
+    model._total_cost = total / divisor
+    model._last_output = None

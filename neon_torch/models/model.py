@@ -1,0 +1,298 @@
+"""neon's ``Model``: initialize, fit, eval, get_outputs and descriptions, on PyTorch."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .._object import NervanaObject
+from .._version import NEON_VERSION
+from ..backends.backend import current_backend
+from ..data.dataiterator import NervanaDataIterator
+from ..errors import NotConfiguredError, ShapeMismatchError, UnsupportedNeonFeature, warn_once
+from ..layers._base import ParameterLayer
+from ..layers.container import LayerContainer, Sequential
+from ..layout import is_sequence_shape
+from ..registry import neon_type
+from . import _loop
+from ._data import as_batches, dataset_shape, first_batch, prepare_target, to_device
+
+__all__ = ["Model"]
+
+
+@neon_type("neon.models.model.Model", "neon.models.Model")
+class Model(NervanaObject):
+    """A neon model: a root layer container plus neon's training life cycle.
+
+    ``layers`` is a list of layers (wrapped in :class:`~neon_torch.layers.Sequential`; nested
+    lists and compound layers such as ``Affine`` are flattened) or a container.
+
+    neon semantics kept:
+
+    * shapes come from the data: ``initialize(dataset, cost)`` configures every layer from
+      ``dataset.shape`` (or from the first minibatch of a plain iterable) and allocates the
+      parameters, once;
+    * ``fit`` runs ``num_epochs`` epochs counted by ``epoch_index`` (so a later ``fit`` with a
+      larger ``num_epochs`` continues), reports ``cost.cost`` per minibatch and ``total_cost``
+      per epoch, and calls the callbacks in neon's order;
+    * ``eval`` and ``get_outputs`` run in inference mode and reset neon iterators first.
+
+    PyTorch side: ``model.module`` (also ``model.layers``) is the ``torch.nn.Module`` holding
+    every parameter, usable with any PyTorch code. Data may be a neon iterator, a
+    ``torch.utils.data.DataLoader`` or any iterable of ``(x, t)`` minibatches; tensors are
+    batch-first. Integer class labels are one-hot encoded to the output width.
+    """
+
+    def __init__(
+        self,
+        layers: Any,
+        dataset: Any = None,
+        weights_only: bool = False,
+        name: str = "model",
+        optimizer: Any = None,
+    ) -> None:
+        super().__init__(name)
+        if isinstance(layers, (str, os.PathLike, dict)):
+            raise UnsupportedNeonFeature(
+                "Model(<.prm path or description>) is not supported by this neon_torch version "
+                "yet; build the layers in code."
+            )
+        if dataset is not None:
+            warn_once("Model.dataset", "Model(dataset=...) is deprecated in neon and ignored.")
+        self.layers: LayerContainer = (
+            layers if isinstance(layers, LayerContainer) else Sequential(layers)
+        )
+        self.weights_only = weights_only
+        self.optimizer = optimizer
+        self.cost: Any = None
+        self.epoch_index = 0
+        self.finished = False
+        self.initialized = False
+        self.nbatches = 0
+        self.ndata = 0
+        self._total_cost: Tensor | None = None
+        self._last_output: Tensor | None = None
+
+    # -- the torch side --------------------------------------------------------------------
+    @property
+    def module(self) -> nn.Module:
+        """The root ``torch.nn.Module`` (the layer container)."""
+        return self.layers
+
+    @property
+    def layers_to_optimize(self) -> list[ParameterLayer]:
+        """Parameter layers in neon's order (depth-first), without frozen ones."""
+        return self.layers.layers_to_optimize()
+
+    @property
+    def total_cost(self) -> np.ndarray | None:
+        """Mean cost of the last training epoch, ``(1, 1)`` float32 (neon: sum / nbatches)."""
+        if self._total_cost is None:
+            return None
+        return np.asarray(self._total_cost.detach().cpu(), dtype=np.float32).reshape(1, 1)
+
+    # -- life cycle -------------------------------------------------------------------------
+    def initialize(self, dataset: Any, cost: Any = None) -> None:
+        """Configure shapes from ``dataset`` and allocate parameters; runs once.
+
+        ``dataset`` may be an iterator with ``shape``, a plain iterable of ``(x, t)``, or a
+        shape (int or tuple). neon returns at once when already initialized; neon_torch still
+        registers a ``cost`` given then if the model has none (neon would crash in ``fit``).
+        """
+        if self.initialized:
+            if cost is not None and self.cost is None:
+                cost.initialize(self.layers)
+                self.cost = cost
+            return
+        be = current_backend()
+        if be.bsz <= 0 and not isinstance(dataset, (int, tuple)):
+            be.bsz = self._batch_size_of(dataset)
+        shape = dataset_shape(dataset)
+        self.layers.configure(shape)
+        self.layers.allocate()
+        if cost is not None:
+            cost.initialize(self.layers)
+            self.cost = cost
+        self.initialized = True
+
+    @staticmethod
+    def _batch_size_of(dataset: Any) -> int:
+        if isinstance(dataset, NervanaDataIterator):
+            raise ValueError("be.bsz is 0; pass batch_size to gen_backend (or set be.bsz).")
+        bsz = getattr(dataset, "batch_size", None)
+        if not bsz:
+            x, _ = first_batch(dataset)
+            bsz = len(x[0] if isinstance(x, (list, tuple)) else x)
+        warn_once(
+            "Model.bsz",
+            f"be.bsz was 0; using the dataset's batch size {bsz} as neon's gradient divisor.",
+        )
+        return int(bsz)
+
+    def _check_input(self, x: Any) -> None:
+        expected = self.layers.in_shape
+        got = tuple(x.shape[1:])
+        want = (expected,) if isinstance(expected, int) else tuple(expected)  # type: ignore[arg-type]
+        if is_sequence_shape(expected):  # type: ignore[arg-type]
+            want = (want[1], want[0])  # batch-first sequences are (N, T, F)
+        if got != want:
+            first = self.layers.layers[0] if hasattr(self.layers, "layers") else self.layers
+            raise ShapeMismatchError(
+                f"Layer {first.name!r} was initialized for samples of shape {expected} "
+                f"(batch-first {want}), but received a batch of shape {tuple(x.shape)}. Feed "
+                "data with the same features, or build a new Model for this data."
+            )
+
+    def _check_dataset(self, dataset: Any) -> None:
+        shape = getattr(dataset, "shape", None)
+        if shape is not None and not isinstance(shape, list) and shape != self.layers.in_shape:
+            raise ShapeMismatchError(
+                f"The dataset's samples have shape {shape}, but the model was initialized for "
+                f"{self.layers.in_shape}. Use data with the same features, or a new Model."
+            )
+
+    def _require_initialized(self) -> None:
+        if not self.initialized:
+            raise NotConfiguredError(
+                "The model is not initialized. Call model.initialize(dataset) (or fit, eval or "
+                "get_outputs, which do it) first."
+            )
+
+    def _set_mode(self, training: bool) -> None:
+        if self.layers.training != training:
+            self.layers.train(training)
+
+    def fprop(self, x: Any, inference: bool = False) -> Tensor:
+        """Forward pass of a batch-first minibatch; ``inference=True`` uses inference behaviour
+        (no autograd graph, Dropout scaled by keep, BatchNorm running statistics)."""
+        self._require_initialized()
+        if not isinstance(x, Tensor) or x.device != current_backend().device:
+            x = to_device(x, current_backend())
+        if not isinstance(x, list):
+            self._check_input(x)
+        self._set_mode(not inference)
+        if inference:
+            with torch.no_grad():
+                y = self.layers(x)
+        else:
+            y = self.layers(x)
+        self._last_output = y
+        return y
+
+    def bprop(self, delta: Tensor) -> None:
+        """Back-propagate ``delta`` (neon's error for the last ``fprop`` output) into ``.grad``.
+
+        Returns None, as neon does for an ordinary model (it computes no input gradient).
+        """
+        if self._last_output is None or not self._last_output.requires_grad:
+            raise NotConfiguredError("bprop needs a preceding fprop(x, inference=False).")
+        self._last_output.backward(delta)
+
+    def fit(
+        self,
+        dataset: Any,
+        cost: Any,
+        optimizer: Any,
+        num_epochs: int,
+        callbacks: Any = None,
+    ) -> None:
+        """Train until ``epoch_index`` reaches ``num_epochs`` (or a callback sets ``finished``).
+
+        Per minibatch, as neon: forward in training mode, ``cost.get_cost`` (the batch mean,
+        kept on the device), backward of neon's delta (summed gradients), one
+        ``optimizer.optimize(layers_to_optimize, epoch)``. ``total_cost`` is the sum of the
+        epoch's costs divided by ``dataset.nbatches`` read after the epoch.
+        """
+        self.optimizer = optimizer
+        self.nbatches = _loop.nbatches(dataset)
+        self.ndata = getattr(dataset, "ndata", 0)
+        self.initialize(dataset, cost)
+        self._check_dataset(dataset)
+        _loop.fit(self, dataset, cost, optimizer, num_epochs, callbacks)
+
+    def eval(self, dataset: Any, metric: Any) -> np.ndarray:
+        """Metric values (``metric.metric_names`` order) averaged over the dataset's samples.
+
+        Wrapped samples of a neon iterator's last minibatch are left out. Returns a float32
+        array of shape ``(len(metric.metric_names),)``.
+        """
+        self.initialize(dataset)
+        self._check_dataset(dataset)
+        if hasattr(dataset, "reset"):
+            dataset.reset()
+        be = current_backend()
+        ndata = getattr(dataset, "ndata", None)
+        total = np.zeros(len(metric.metric_names), dtype=np.float64)
+        weight = 0
+        seen = 0
+        for x, t in as_batches(dataset, be):
+            y = self.fprop(x, inference=True)
+            t = prepare_target(t, y)
+            n = y.shape[0] if ndata is None else min(ndata - seen, y.shape[0])
+            steps = int(np.prod(y.shape[1:-1])) if y.dim() > 2 else 1
+            values = np.atleast_1d(np.asarray(metric(y, t, calcrange=slice(0, n)), np.float64))
+            total += values * n * steps
+            weight += n * steps
+            seen += n
+        return (total / max(weight, 1)).astype(np.float32)
+
+    def get_outputs(self, dataset: Any) -> np.ndarray:
+        """Inference outputs for every sample: ``(ndata, nout)``, or ``(ndata, T, nout)`` for
+        sequence outputs; image outputs are flattened in (C, H, W) order, as neon's."""
+        self.initialize(dataset)
+        self._check_dataset(dataset)
+        if hasattr(dataset, "reset"):
+            dataset.reset()
+        outputs = [self.fprop(x, inference=True) for x, _ in as_batches(dataset, current_backend())]
+        y = torch.cat(outputs)
+        if not is_sequence_shape(self.layers.out_shape) and y.dim() > 2:  # type: ignore[arg-type]
+            y = y.reshape(y.shape[0], -1)
+        ndata = getattr(dataset, "ndata", None)
+        if ndata is not None:
+            y = y[:ndata]
+        return y.cpu().numpy()
+
+    def _eval_loss(self, dataset: Any) -> float:
+        """Mean per-sample cost on ``dataset`` in inference mode (neon's LossCallback rule)."""
+        if hasattr(dataset, "reset"):
+            dataset.reset()
+        ndata = getattr(dataset, "ndata", None)
+        loss = torch.zeros((), dtype=torch.float64, device=current_backend().device)
+        seen = 0
+        for x, t in as_batches(dataset, current_backend()):
+            y = self.fprop(x, inference=True)
+            self.cost.batch_cost(y, prepare_target(t, y))
+            per_sample = self.cost.outputs.reshape(y.shape[0], -1)
+            n = y.shape[0] if ndata is None else min(ndata - seen, y.shape[0])
+            loss += per_sample[:n].sum() / per_sample.shape[1]
+            seen += n
+        return float(loss) / max(seen, 1)
+
+    # -- description ------------------------------------------------------------------------
+    def get_description(self, get_weights: bool = False, keep_states: bool = False) -> dict:
+        """neon's description: ``neon_version``, ``backend``, ``cost``, ``optimizer`` and
+        ``model`` (the layer tree; with ``get_weights`` each parameter layer gains ``params``
+        as numpy arrays in neon layout, and with ``keep_states`` its optimizer ``states``)."""
+        be = current_backend()
+        desc: dict[str, Any] = {
+            "neon_version": NEON_VERSION,
+            "backend": {
+                "type": be.type,
+                "compat_mode": be.compat_mode or "neon",
+                "rng_seed": be.rng_seed,
+                "rng_state": be.rng_get_state(),
+            },
+        }
+        if self.cost is not None:
+            desc["cost"] = self.cost.get_description()
+        if self.optimizer is not None:
+            desc["optimizer"] = self.optimizer.get_description()
+        desc["model"] = self.layers.layer_description(get_weights, keep_states)
+        return desc
+
+    def __str__(self) -> str:
+        return "Network Layers:\n" + self.layers.nested_str()

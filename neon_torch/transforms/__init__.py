@@ -1,0 +1,53 @@
+"""Activations, costs and metrics (neon's ``neon.transforms``)."""
+
+from .activation import (
+    Explin,
+    Identity,
+    Logistic,
+    Normalizer,
+    Rectlin,
+    Rectlinclip,
+    Softmax,
+    Tanh,
+    Transform,
+)
+from .cost import (
+    Cost,
+    CrossEntropyBinary,
+    CrossEntropyMulti,
+    MeanSquared,
+    SmoothL1Loss,
+    SumSquared,
+)
+from .metric import (
+    Accuracy,
+    LogLoss,
+    Metric,
+    Misclassification,
+    PrecisionRecall,
+    TopKMisclassification,
+)
+
+__all__ = [
+    "Accuracy",
+    "Cost",
+    "CrossEntropyBinary",
+    "CrossEntropyMulti",
+    "Explin",
+    "Identity",
+    "LogLoss",
+    "Logistic",
+    "MeanSquared",
+    "Metric",
+    "Misclassification",
+    "Normalizer",
+    "PrecisionRecall",
+    "Rectlin",
+    "Rectlinclip",
+    "SmoothL1Loss",
+    "Softmax",
+    "SumSquared",
+    "Tanh",
+    "TopKMisclassification",
+    "Transform",
+]

@@ -1,0 +1,235 @@
+"""neon's activation transforms, with neon's forward *and* neon's backward.
+
+neon expresses every derivative as a function of the activation's **output** ``y``, and two of
+them are not the calculus derivative: ``Softmax`` always back-propagates the identity (its
+partner cost, ``CrossEntropyMulti``, already returns ``y - t``) and ``Logistic(shortcut=True)``
+does the same. Calling a transform on a torch tensor gives the forward value with exactly that
+backward under autograd; :meth:`Transform.bprop` returns neon's derivative of an output.
+
+Inputs are batch-first; non-elementwise transforms (``Softmax``) act on the last axis, which
+holds the features (the Activation layer flattens image features first, as neon does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .._object import NervanaObject
+from ..registry import neon_type
+
+__all__ = [
+    "Explin",
+    "Identity",
+    "Logistic",
+    "Normalizer",
+    "Rectlin",
+    "Rectlinclip",
+    "Softmax",
+    "Tanh",
+    "Transform",
+]
+
+_MODULE = "neon.transforms.activation"
+
+
+class _IdentityBackward(torch.autograd.Function):
+    """Forward ``fn(x)``; backward passes the incoming gradient through unchanged."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, fn: Any) -> Tensor:
+        return fn(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        return grad, None
+
+
+def _softmax_last(x: Tensor) -> Tensor:
+    return torch.softmax(x, dim=-1)
+
+
+class Transform(NervanaObject):
+    """Base class of activation transforms (neon's ``neon.transforms.transform.Transform``).
+
+    Subclasses implement ``__call__(x) -> y`` (autograd-aware, neon's backward) and
+    ``bprop(y)``, neon's derivative written as a function of the output.
+    ``elementwise`` tells the Activation layer whether the feature layout matters.
+    """
+
+    elementwise = True
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def bprop(self, y: Tensor) -> Tensor:
+        """neon's derivative of this transform evaluated at the output ``y``."""
+        raise NotImplementedError
+
+
+@neon_type(f"{_MODULE}.Identity", "neon.transforms.Identity")
+class Identity(Transform):
+    """``y = x``; derivative 1."""
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return x
+
+    def bprop(self, y: Tensor) -> Tensor:
+        return torch.ones_like(y)
+
+
+@neon_type(f"{_MODULE}.Rectlin", "neon.transforms.Rectlin")
+class Rectlin(Transform):
+    """Rectified linear unit, leaky when ``slope`` is non-zero.
+
+    ``y = max(x, 0) + slope * min(x, 0)``; derivative ``[y > 0] + slope * [y < 0]``.
+    """
+
+    def __init__(self, slope: float = 0, name: str | None = None) -> None:
+        super().__init__(name)
+        self.slope = slope
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return torch.relu(x) if self.slope == 0 else F.leaky_relu(x, self.slope)
+
+    def bprop(self, y: Tensor) -> Tensor:
+        return (y > 0).to(y.dtype) + self.slope * (y < 0).to(y.dtype)
+
+
+@neon_type(f"{_MODULE}.Rectlinclip", "neon.transforms.Rectlinclip")
+class Rectlinclip(Transform):
+    """Rectlin clipped from above at ``xcut``.
+
+    ``y = min(max(x, 0) + slope * min(x, 0), xcut)``;
+    derivative ``([y > 0] + slope * [y < 0]) * [y < xcut]``.
+    """
+
+    def __init__(self, slope: float = 0, name: str | None = None, xcut: float = 20.0) -> None:
+        super().__init__(name)
+        self.slope = slope
+        self.xcut = xcut
+
+    def __call__(self, x: Tensor) -> Tensor:
+        y = torch.relu(x) if self.slope == 0 else F.leaky_relu(x, self.slope)
+        return _RectlinclipFn.apply(y, self)
+
+    def bprop(self, y: Tensor) -> Tensor:
+        inside = (y < self.xcut).to(y.dtype)
+        return ((y > 0).to(y.dtype) + self.slope * (y < 0).to(y.dtype)) * inside
+
+
+class _RectlinclipFn(torch.autograd.Function):
+    """Clip at ``xcut`` with neon's rule: no gradient where the output equals ``xcut``."""
+
+    @staticmethod
+    def forward(ctx: Any, y: Tensor, transform: Rectlinclip) -> Tensor:
+        out = torch.clamp(y, max=transform.xcut)
+        ctx.save_for_backward(out)
+        ctx.xcut = transform.xcut
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        (out,) = ctx.saved_tensors
+        return grad * (out < ctx.xcut).to(grad.dtype), None
+
+
+@neon_type(f"{_MODULE}.Explin", "neon.transforms.Explin")
+class Explin(Transform):
+    """Exponential linear unit: ``y = max(x, 0) + alpha * (exp(min(x, 0)) - 1)``.
+
+    Derivative (of the output) ``[y > 0] + min(y, 0) + alpha * [y < 0]``.
+    """
+
+    def __init__(self, alpha: float = 1.0, name: str | None = None) -> None:
+        super().__init__(name)
+        self.alpha = alpha
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return F.elu(x, self.alpha)
+
+    def bprop(self, y: Tensor) -> Tensor:
+        return (y > 0).to(y.dtype) + torch.clamp(y, max=0) + self.alpha * (y < 0).to(y.dtype)
+
+
+@neon_type(f"{_MODULE}.Normalizer", "neon.transforms.Normalizer")
+class Normalizer(Transform):
+    """``y = x / divisor``; derivative ``1 / divisor``."""
+
+    def __init__(self, name: str | None = None, divisor: float = 128.0) -> None:
+        super().__init__(name)
+        self.divisor = divisor
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return x / self.divisor
+
+    def bprop(self, y: Tensor) -> Tensor:
+        return torch.full_like(y, 1.0 / self.divisor)
+
+
+@neon_type(f"{_MODULE}.Softmax", "neon.transforms.Softmax")
+class Softmax(Transform):
+    """Softmax over the features (neon's ``axis=0``), max-subtracted.
+
+    neon semantics: the backward is the **identity** (``bprop`` returns 1), because
+    ``CrossEntropyMulti``'s delta ``y - t`` is already the gradient for the logits.
+    ``epsilon`` is stored but unused, as in neon.
+    """
+
+    elementwise = False
+
+    def __init__(self, axis: int = 0, name: str | None = None, epsilon: float = 2**-23) -> None:
+        super().__init__(name)
+        self.axis = axis
+        self.epsilon = epsilon
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return _IdentityBackward.apply(x, _softmax_last)
+
+    def bprop(self, y: Tensor) -> Tensor:
+        return torch.ones_like(y)
+
+
+@neon_type(f"{_MODULE}.Tanh", "neon.transforms.Tanh")
+class Tanh(Transform):
+    """``y = tanh(x)``; derivative ``1 - y**2``."""
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return torch.tanh(x)
+
+    def bprop(self, y: Tensor) -> Tensor:
+        return 1.0 - y * y
+
+
+@neon_type(f"{_MODULE}.Logistic", "neon.transforms.Logistic")
+class Logistic(Transform):
+    """Sigmoid ``y = 1 / (1 + exp(-x))``.
+
+    neon semantics: the derivative is ``y * (1 - y)`` unless ``shortcut=True``, which makes it 1
+    (for use with ``CrossEntropyBinary``, whose delta is already ``y - t``). neon 2.6's ``fit``
+    never turns the shortcut on by itself, and neither does neon_torch.
+    """
+
+    def __init__(self, name: str | None = None, shortcut: bool = False) -> None:
+        super().__init__(name)
+        self.shortcut = shortcut
+
+    def set_shortcut(self, shortcut: bool) -> None:
+        """Turn the identity backward on or off (neon API)."""
+        self.shortcut = shortcut
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if self.shortcut:
+            return _IdentityBackward.apply(x, torch.sigmoid)
+        return torch.sigmoid(x)
+
+    def bprop(self, y: Tensor) -> Tensor:
+        if self.shortcut:
+            return torch.ones_like(y)
+        return y * (1.0 - y)

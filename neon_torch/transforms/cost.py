@@ -1,0 +1,133 @@
+"""neon's cost functions and the gradient convention they carry.
+
+**The gradient convention (read once, used everywhere).** A cost function maps outputs ``y``
+and targets ``t`` to one value per sample (a reduction over the feature axis). Its ``bprop``
+returns neon's delta for ``y``, which is *not* divided by the batch size: back-propagating it
+leaves in every parameter's ``.grad`` the **sum** over the minibatch of the per-sample
+gradients, and neon's optimizers divide by the configured batch size ``be.bsz`` themselves.
+The cost neon reports (``GeneralizedCost.get_cost``) is the **mean** over the samples.
+
+The cross-entropy deltas are ``y - t``: the gradient for the logits of a Softmax/Logistic
+output, not for ``y``. neon applies the output activation's own derivative on top (1 for
+Softmax, ``y(1 - y)`` for ``Logistic()`` without shortcut), and so does neon_torch.
+
+Shapes are batch-first: ``y`` and ``t`` are ``(N, F)`` (or ``(N, T, F)`` for sequences); values
+come back as ``(N,)`` (or ``(N, T)``), deltas shaped like ``y``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from .._object import Describable
+from ..registry import neon_type
+
+__all__ = [
+    "Cost",
+    "CrossEntropyBinary",
+    "CrossEntropyMulti",
+    "MeanSquared",
+    "SmoothL1Loss",
+    "SumSquared",
+    "safelog",
+]
+
+_MODULE = "neon.transforms.cost"
+_LOG_FLOOR = math.exp(-50.0)
+
+
+def safelog(x: Tensor) -> Tensor:
+    """neon's ``safelog``: ``log(max(x, exp(-50)))``."""
+    return torch.log(torch.clamp(x, min=_LOG_FLOOR))
+
+
+class Cost(Describable):
+    """Base class of cost functions: ``cost(y, t)`` per sample and ``cost.bprop(y, t)``."""
+
+    def __call__(self, y: Tensor, t: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def bprop(self, y: Tensor, t: Tensor) -> Tensor:
+        """neon's delta for ``y`` (not divided by the batch size)."""
+        raise NotImplementedError
+
+
+@neon_type(f"{_MODULE}.CrossEntropyBinary", "neon.transforms.CrossEntropyBinary")
+class CrossEntropyBinary(Cost):
+    """``Σ_f -t·safelog(y) - (1 - t)·safelog(1 - y)``; delta ``scale · (y - t)``.
+
+    ``scale`` changes only the delta, never the reported value.
+    """
+
+    def __init__(self, scale: float = 1) -> None:
+        self.scale = scale
+
+    def __call__(self, y: Tensor, t: Tensor) -> Tensor:
+        return (safelog(1 - y) * (t - 1) - safelog(y) * t).sum(-1)
+
+    def bprop(self, y: Tensor, t: Tensor) -> Tensor:
+        return self.scale * (y - t)
+
+
+@neon_type(f"{_MODULE}.CrossEntropyMulti", "neon.transforms.CrossEntropyMulti")
+class CrossEntropyMulti(Cost):
+    """``Σ_f -t·safelog(y)·L`` with ``L = 1/ln 2`` if ``usebits`` else 1; delta ``L·scale·(y - t)``."""
+
+    def __init__(self, scale: float = 1, usebits: bool = False) -> None:
+        self.scale = scale
+        self.usebits = usebits
+        self.logscale = 1.0 / math.log(2.0) if usebits else 1.0
+
+    def __call__(self, y: Tensor, t: Tensor) -> Tensor:
+        return (-t * safelog(y)).sum(-1) * self.logscale
+
+    def bprop(self, y: Tensor, t: Tensor) -> Tensor:
+        return (self.logscale * self.scale) * (y - t)
+
+
+@neon_type(f"{_MODULE}.SumSquared", "neon.transforms.SumSquared")
+class SumSquared(Cost):
+    """``Σ_f (y - t)² / 2``; delta ``y - t``."""
+
+    def __call__(self, y: Tensor, t: Tensor) -> Tensor:
+        return ((y - t) ** 2).sum(-1) / 2.0
+
+    def bprop(self, y: Tensor, t: Tensor) -> Tensor:
+        return y - t
+
+
+@neon_type(f"{_MODULE}.MeanSquared", "neon.transforms.MeanSquared")
+class MeanSquared(Cost):
+    """``mean_f (y - t)² / 2`` (mean over the features); delta ``(y - t) / F``."""
+
+    def __call__(self, y: Tensor, t: Tensor) -> Tensor:
+        return ((y - t) ** 2).mean(-1) / 2.0
+
+    def bprop(self, y: Tensor, t: Tensor) -> Tensor:
+        return (y - t) / y.shape[-1]
+
+
+@neon_type(f"{_MODULE}.SmoothL1Loss", "neon.transforms.SmoothL1Loss")
+class SmoothL1Loss(Cost):
+    """Smooth L1: ``Σ_f h(y - t)``, ``h(d) = 0.5·σ²·d²`` if ``|d| < 1/σ²`` else ``|d| - 0.5/σ²``.
+
+    Delta ``σ²·d`` inside the quadratic zone, ``sign(d)`` outside.
+    """
+
+    def __init__(self, sigma: float = 1.0) -> None:
+        self.sigma = sigma
+        self.sigma2 = sigma * sigma
+
+    def __call__(self, y: Tensor, t: Tensor) -> Tensor:
+        d = y - t
+        absd = d.abs()
+        quad = 0.5 * self.sigma2 * d * d
+        lin = absd - 0.5 / self.sigma2
+        return torch.where(absd < 1.0 / self.sigma2, quad, lin).sum(-1)
+
+    def bprop(self, y: Tensor, t: Tensor) -> Tensor:
+        d = y - t
+        return torch.where(d.abs() < 1.0 / self.sigma2, self.sigma2 * d, torch.sign(d))

@@ -1,0 +1,151 @@
+"""neon's metrics: ``metric(y, t, calcrange=slice(0, None))`` returns numpy values.
+
+Inputs are batch-first ``(N, F)`` tensors (``(N, T, F)`` for sequences, every step counting as
+a sample). ``calcrange`` selects the samples (rows) that count; :meth:`Model.eval` uses it to
+leave out the wrapped samples of a last, partial minibatch. ``metric_names`` name the returned
+values in order. ``outputs`` keeps neon's per-sample (or per-class) values after a call, in
+neon's layout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..registry import neon_type
+from .cost import Cost, safelog
+
+__all__ = [
+    "Accuracy",
+    "LogLoss",
+    "Metric",
+    "Misclassification",
+    "PrecisionRecall",
+    "TopKMisclassification",
+]
+
+_MODULE = "neon.transforms.cost"
+
+
+def _rows(y: Tensor, t: Tensor, calcrange: slice) -> tuple[Tensor, Tensor]:
+    y, t = y[calcrange], t[calcrange]
+    return y.reshape(-1, y.shape[-1]), t.reshape(-1, t.shape[-1])
+
+
+def _np(x: Tensor) -> np.ndarray:
+    return x.detach().to("cpu", torch.float32).numpy()
+
+
+class Metric(Cost):
+    """Base class of metrics; ``metric_names`` lists what ``__call__`` returns."""
+
+    metric_names: list[str]
+
+    def __call__(self, y: Tensor, t: Tensor, calcrange: slice = slice(0, None)) -> Any:
+        raise NotImplementedError
+
+
+@neon_type(f"{_MODULE}.Misclassification", "neon.transforms.Misclassification")
+class Misclassification(Metric):
+    """Fraction of samples whose ``argmax`` of ``y`` differs from that of ``t`` (first maximum wins).
+
+    ``steps`` is neon's number of time steps of the output; neon_torch reads the steps from the
+    data and keeps the argument for compatibility. Returns a float.
+    """
+
+    def __init__(self, steps: int = 1) -> None:
+        self.steps = steps
+        self.metric_names = ["Top1Misclass"]
+
+    def __call__(self, y: Tensor, t: Tensor, calcrange: slice = slice(0, None)) -> float:
+        y2, t2 = _rows(y, t, calcrange)
+        wrong = (y2.argmax(-1) != t2.argmax(-1)).to(torch.float32)
+        self.outputs = _np(wrong)[None, :]
+        return float(wrong.mean())
+
+
+@neon_type(f"{_MODULE}.Accuracy", "neon.transforms.Accuracy")
+class Accuracy(Metric):
+    """Fraction of samples whose ``argmax`` of ``y`` equals that of ``t``. Returns a float."""
+
+    def __init__(self) -> None:
+        self.metric_names = ["Accuracy"]
+
+    def __call__(self, y: Tensor, t: Tensor, calcrange: slice = slice(0, None)) -> float:
+        y2, t2 = _rows(y, t, calcrange)
+        right = (y2.argmax(-1) == t2.argmax(-1)).to(torch.float32)
+        self.outputs = _np(right)[None, :]
+        return float(right.mean())
+
+
+@neon_type(f"{_MODULE}.LogLoss", "neon.transforms.LogLoss")
+class LogLoss(Metric):
+    """Mean of ``-safelog(Σ_f y·t)``. Returns a 0-d numpy array."""
+
+    def __init__(self) -> None:
+        self.metric_names = ["LogLoss"]
+
+    def __call__(self, y: Tensor, t: Tensor, calcrange: slice = slice(0, None)) -> np.ndarray:
+        y2, t2 = _rows(y, t, calcrange)
+        loss = -safelog((y2 * t2).sum(-1))
+        self.outputs = _np(loss)[None, :]
+        return np.asarray(self.outputs.mean(), dtype=np.float32)
+
+
+@neon_type(f"{_MODULE}.TopKMisclassification", "neon.transforms.TopKMisclassification")
+class TopKMisclassification(Metric):
+    """``[LogLoss, Top1Misclass, Top<k>Misclass]`` with neon's expected tie-breaking.
+
+    For each sample, ``p = Σ_f y·t`` is the score of the true class, ``G`` the number of scores
+    above it and ``E`` the number equal to it. The top-k error is ``1 - slots/E`` style expected
+    error under random tie-breaking with ``slots = k - G``; the top-1 error is
+    ``1 - [max y == p] / E``.
+    """
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.metric_names = ["LogLoss", "Top1Misclass", f"Top{k}Misclass"]
+
+    def __call__(self, y: Tensor, t: Tensor, calcrange: slice = slice(0, None)) -> np.ndarray:
+        y2, t2 = _rows(y, t, calcrange)
+        p = (y2 * t2).sum(-1, keepdim=True)
+        greater = (y2 > p).sum(-1).to(y2.dtype)
+        equal = (y2 == p).sum(-1).to(y2.dtype)
+        slots = self.k - greater
+        topk_hit = (slots > 0).to(y2.dtype) * torch.where(
+            equal <= slots, torch.ones_like(equal), slots / equal
+        )
+        top1_hit = (y2.max(-1).values == p[:, 0]).to(y2.dtype) / equal
+        logloss = -safelog(p[:, 0])
+        values = torch.stack([logloss, 1.0 - top1_hit, 1.0 - topk_hit]).mean(-1)
+        return _np(values)
+
+
+@neon_type(f"{_MODULE}.PrecisionRecall", "neon.transforms.PrecisionRecall")
+class PrecisionRecall(Metric):
+    """Class-averaged ``[Precision, Recall]`` over all samples (``calcrange`` is ignored, as in neon).
+
+    With ``binarize=True`` the prediction is first replaced by the one-hot of its argmax (neon
+    does this in place on ``y``; neon_torch leaves ``y`` untouched). ``outputs`` holds the
+    per-class ``(num_classes, 2)`` values.
+    """
+
+    def __init__(self, num_classes: int, binarize: bool = False, epsilon: float = 1e-6) -> None:
+        self.num_classes = num_classes
+        self.binarize = binarize
+        self.epsilon = epsilon
+        self.metric_names = ["Precision", "Recall"]
+
+    def __call__(self, y: Tensor, t: Tensor, calcrange: slice = slice(0, None)) -> np.ndarray:
+        y2, t2 = _rows(y, t, slice(0, None))
+        if self.binarize:
+            y2 = torch.nn.functional.one_hot(y2.argmax(-1), y2.shape[-1]).to(t2.dtype)
+        true_pos = (y2 * t2).sum(0)
+        precision = true_pos / (y2.sum(0) + self.epsilon)
+        recall = true_pos / (t2.sum(0) + self.epsilon)
+        per_class = torch.stack([precision, recall], dim=1)
+        self.outputs = _np(per_class)
+        return _np(per_class.mean(0))

@@ -3,7 +3,8 @@
 neon keeps activations as 2-D ``(features, batch)`` buffers:
 
 * flat data (shape ``F``): ``(F, N)``;
-* images (shape ``(C, H, W)``): ``(C·H·W, N)``, each sample flattened row-major (``c·H·W + h·W + w``);
+* images (shape ``(C, H, W)``): ``(C·H·W, N)``, each sample flattened row-major
+  (feature ``c·H·W + h·W + w``);
 * sequences (shape ``(F, T)``): ``(F, T·N)`` with time-major columns ``t·N + n``.
 
 neon_torch works batch-first inside: ``(N, F)``, ``(N, C, H, W)`` and ``(N, T, F)``. Every
@@ -83,7 +84,7 @@ def linear_w_from_torch(w: Array) -> Array:
 
 
 def column_to_vector(w: Array) -> Array:
-    """Per-feature vectors (Bias ``W``, BatchNorm ``beta/gamma/gmean/gvar``): ``(F, 1)`` -> ``(F,)``."""
+    """Per-feature vectors (Bias ``W``, BatchNorm vectors): ``(F, 1)`` -> ``(F,)``."""
     return w.reshape(-1)
 
 

@@ -209,7 +209,9 @@ class ProgressBarCallback(Callback):
         tail = ""
         if loss is not None and callback_data.get("_loss_epoch") == epoch:
             cost_name = type(model.cost.costfunc).__name__
-            tail = f" [{cost_name} Loss {float(loss[-1]):.2f}, {callback_data['time/loss'][-1]:.2f}s]"
+            tail = (
+                f" [{cost_name} Loss {float(loss[-1]):.2f}, {callback_data['time/loss'][-1]:.2f}s]"
+            )
         self.stream.write(tail + "\n")
         self.stream.flush()
 

@@ -78,12 +78,13 @@ class ArrayIterator(NervanaDataIterator):
         for i, a in enumerate(arrays):
             if a.ndim < 2:
                 raise ShapeMismatchError(
-                    f"ArrayIterator: X{'[%d]' % i if self._multi else ''} must be 2-D "
+                    f"ArrayIterator: X{f'[{i}]' if self._multi else ''} must be 2-D "
                     f"(ndata, nfeatures), got shape {a.shape}."
                 )
             if len(a) != self.ndata:
                 raise ShapeMismatchError(
-                    f"ArrayIterator: every input array needs {self.ndata} rows; X[{i}] has {len(a)}."
+                    f"ArrayIterator: every input array needs {self.ndata} rows; "
+                    f"X[{i}] has {len(a)}."
                 )
         self.nclass = nclass
         self.make_onehot = make_onehot
@@ -99,7 +100,9 @@ class ArrayIterator(NervanaDataIterator):
                 )
         shapes = [self.lshape or int(a.reshape(self.ndata, -1).shape[1]) for a in arrays]
         self.shape: Any = shapes if self._multi else shapes[0]
-        self._host_x = [a.reshape((self.ndata, *_dims(s))) for a, s in zip(arrays, shapes)]
+        self._host_x = [
+            a.reshape((self.ndata, *_dims(s))) for a, s in zip(arrays, shapes, strict=True)
+        ]
         self._host_y = self._targets(y)
         self._device: torch.device | None = None
         self._stage()

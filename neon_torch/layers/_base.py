@@ -1,4 +1,4 @@
-"""Layer base classes: neon's two-phase set-up (``configure`` then ``allocate``) on ``nn.Module``."""
+"""Layer base classes: neon's two-phase set-up (``configure``, then ``allocate``) on nn.Module."""
 
 from __future__ import annotations
 
@@ -66,13 +66,10 @@ class Layer(NervanaObject, nn.Module):
         self.parallelism = parallelism
         self.in_shape: Shape | None = None
         self.out_shape: Shape | None = None
-        self.prev_layer: Layer | None = None
 
     # -- neon life cycle -----------------------------------------------------------------
     def configure(self, in_obj: Any) -> Layer:
         """Record the input shape from a shape, a previous layer or a dataset; set ``out_shape``."""
-        if isinstance(in_obj, Layer):
-            self.prev_layer = in_obj
         self.in_shape = resolve_in_shape(in_obj)
         self.out_shape = self.in_shape
         return self
@@ -156,6 +153,38 @@ class ParameterLayer(Layer):
     def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
         """An optimizer state of parameter ``index`` in neon layout (same layout as the param)."""
         raise NotImplementedError
+
+    def _torch_tensors(self) -> dict[str, Tensor]:
+        """neon parameter name -> the torch tensor holding it (torch layout)."""
+        raise NotImplementedError
+
+    def set_neon_params(self, params: dict[str, np.ndarray]) -> None:
+        """Copy neon-layout arrays (``neon_params()``'s keys) into the parameters.
+
+        All shapes are checked before anything is copied, so a mismatch changes nothing.
+        """
+        self._check_allocated()
+        targets = self._torch_tensors()
+        unknown = sorted(set(params) - set(targets))
+        if unknown:
+            raise ShapeMismatchError(
+                f"Layer {self.name!r} ({type(self).__name__}) has no parameter(s) {unknown}; "
+                f"expected {sorted(targets)}."
+            )
+        current = self.neon_params()
+        converted = {}
+        for key, value in params.items():
+            value = np.asarray(value)
+            if value.shape != current[key].shape:
+                raise ShapeMismatchError(
+                    f"Layer {self.name!r} ({type(self).__name__}): expected {key} with neon "
+                    f"shape {current[key].shape}, got {value.shape}."
+                )
+            target = targets[key]
+            converted[key] = torch.as_tensor(value, dtype=target.dtype).reshape(target.shape)
+        with torch.no_grad():
+            for key, value in converted.items():
+                targets[key].copy_(value)
 
     def _new_parameter(self, neon_values: np.ndarray, to_torch: Any) -> nn.Parameter:
         be = current_backend()

@@ -102,15 +102,17 @@ class BatchNorm(ParameterLayer):
         self._check_allocated()
         return [self.bias, self.weight]  # type: ignore[list-item]
 
-    def neon_params(self) -> dict[str, np.ndarray]:
-        self._check_allocated()
-        tensors = {
+    def _torch_tensors(self) -> dict[str, Tensor]:
+        return {
             "beta": self.bias,
             "gamma": self.weight,
             "gmean": self.running_mean,
             "gvar": self.running_var,
-        }
-        return {k: _col(v) for k, v in tensors.items()}  # type: ignore[arg-type]
+        }  # type: ignore[dict-item]
+
+    def neon_params(self) -> dict[str, np.ndarray]:
+        self._check_allocated()
+        return {k: _col(v) for k, v in self._torch_tensors().items()}
 
     def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
         return _col(state)
@@ -123,7 +125,9 @@ class BatchNorm(ParameterLayer):
             nin, steps = shape  # type: ignore[misc]
         else:
             nin, steps = shape_size(shape), 1
-        return f"BatchNorm Layer '{self.name}': {nin} inputs, {steps} steps, {self.nfm} feature maps"
+        return (
+            f"BatchNorm Layer '{self.name}': {nin} inputs, {steps} steps, {self.nfm} feature maps"
+        )
 
 
 def _col(t: Tensor) -> np.ndarray:

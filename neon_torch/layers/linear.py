@@ -85,6 +85,9 @@ class Linear(ParameterLayer):
     def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
         return _to_numpy(layout.linear_w_from_torch(state))
 
+    def _torch_tensors(self) -> dict[str, Tensor]:
+        return {"W": self.weight}  # type: ignore[dict-item]
+
     def __str__(self) -> str:
         nin = getattr(self, "nin", "?")
         return f"Linear Layer '{self.name}': {nin} inputs, {self.nout_} outputs"
@@ -143,6 +146,9 @@ class Bias(ParameterLayer):
     def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
         return _to_numpy(layout.vector_to_column(state))
 
+    def _torch_tensors(self) -> dict[str, Tensor]:
+        return {"W": self.bias}  # type: ignore[dict-item]
+
     def __str__(self) -> str:
         shape = self.in_shape
         if isinstance(shape, tuple) and len(shape) == 3:
@@ -196,7 +202,7 @@ class CompoundLayer(list):
 
 
 class Affine(CompoundLayer):
-    """neon's compound fully connected layer: ``Linear`` [+ ``Bias`` | + ``BatchNorm``] [+ ``Activation``].
+    """neon's compound fully connected layer: Linear [+ Bias | + BatchNorm] [+ Activation].
 
     The parts are named ``<name>``, ``<name>_bias``, ``<name>_bnorm`` and
     ``<name>_<ActivationClass>``, where ``<name>`` is ``name`` or the Linear's automatic name

@@ -78,7 +78,7 @@ def as_batches(dataset: Any, be: Backend) -> Iterator[tuple[Any, Any]]:
 
 
 def prepare_target(t: Any, y: Tensor) -> Any:
-    """Integer class labels ``(N,)`` or ``(N, 1)`` become one-hot ``(N, F)`` for outputs ``(N, F)``."""
+    """Integer labels ``(N,)`` or ``(N, 1)`` become one-hot ``(N, F)`` for ``(N, F)`` outputs."""
     if isinstance(t, Tensor) and not t.is_floating_point() and y.dim() == 2:
         labels = t.reshape(-1)
         if labels.numel() == y.shape[0]:

@@ -56,6 +56,7 @@ class Model(NervanaObject):
         optimizer: Any = None,
     ) -> None:
         super().__init__(name)
+        self.be = current_backend()
         if isinstance(layers, (str, os.PathLike, dict)):
             raise UnsupportedNeonFeature(
                 "Model(<.prm path or description>) is not supported by this neon_torch version "
@@ -277,7 +278,7 @@ class Model(NervanaObject):
         """neon's description: ``neon_version``, ``backend``, ``cost``, ``optimizer`` and
         ``model`` (the layer tree; with ``get_weights`` each parameter layer gains ``params``
         as numpy arrays in neon layout, and with ``keep_states`` its optimizer ``states``)."""
-        be = current_backend()
+        be = self.be
         desc: dict[str, Any] = {
             "neon_version": NEON_VERSION,
             "backend": {

@@ -8,7 +8,9 @@ import torch
 
 from ..errors import warn_once
 from ..registry import neon_type
-from .optimizer import Optimizer
+from torch import Tensor
+
+from .optimizer import Optimizer, check_clip, check_fraction, check_min, check_schedule, ensure_states
 from .schedule import Schedule
 
 __all__ = ["GradientDescentMomentum"]
@@ -28,10 +30,10 @@ class GradientDescentMomentum(Optimizer):
         lr = schedule.get_learning_rate(learning_rate, epoch)
         s  = c / max(sqrt(Σ_all dW²) / bsz, c)   # gradient_clip_norm = c, else 1
         g  = clip(dW / bsz, ±gradient_clip_value) # clipping only when set
-        g  = s * g + wdecay * p
         if momentum_coef == 0:
-            p = p - lr * g                        # no state; param_clip_value ignored (neon)
+            p = (1 - lr * wdecay) * p - lr * s * g  # no state; param_clip_value ignored (neon)
         else:
+            g = s * g + wdecay * p
             v = momentum_coef * v - lr * g        # state [v]: the velocity includes lr
             p = p + momentum_coef * v - lr * g    # nesterov
             p = p + v                             # otherwise
@@ -54,12 +56,16 @@ class GradientDescentMomentum(Optimizer):
         schedule: Any = _DEFAULT_SCHEDULE,
         nesterov: bool = False,
     ) -> None:
-        if learning_rate < 0:
-            raise ValueError(f"learning_rate must be >= 0, got {learning_rate!r}.")
-        if not 0 <= momentum_coef < 1:
-            raise ValueError(f"momentum_coef must be in [0, 1), got {momentum_coef!r}.")
+        owner = type(self).__name__
+        check_min(owner, "learning_rate", learning_rate)
+        check_fraction(owner, "momentum_coef", momentum_coef)
+        check_min(owner, "wdecay", wdecay)
+        check_clip(owner, "gradient_clip_norm", gradient_clip_norm)
+        check_clip(owner, "gradient_clip_value", gradient_clip_value)
+        check_clip(owner, "param_clip_value", param_clip_value)
+        check_schedule(owner, schedule)
         if nesterov and momentum_coef == 0:
-            raise ValueError("nesterov=True requires a non-zero momentum_coef.")
+            raise ValueError(f"{owner}: nesterov=True requires a non-zero momentum_coef.")
         super().__init__(name)
         self.learning_rate = learning_rate
         self.momentum_coef = momentum_coef
@@ -76,31 +82,43 @@ class GradientDescentMomentum(Optimizer):
                 "stochastic_round only affected neon's fp16 GPU kernels; it is ignored.",
             )
 
-    @torch.no_grad()
-    def optimize(self, layer_list: list[Any], epoch: int) -> None:
-        """Update the parameters of ``layer_list`` once, with the rate of ``epoch``."""
-        group = self._group(layer_list)
-        if not group.params:
-            return
-        bsz = self._bsz()
-        lr = self.schedule.get_learning_rate(self.learning_rate, epoch)
-        grads = group.grads()
+    @property
+    def state_names(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("velocity",) if self.momentum_coef != 0 else ()
+
+    def _prepare(self, epoch: int) -> float:
+        return float(self.schedule.get_learning_rate(self.learning_rate, epoch))
+
+    def _update(
+        self,
+        params: list[Tensor],
+        grads: list[Tensor],
+        states: list[list[Tensor]],
+        bsz: int,
+        ctx: Any,
+    ) -> None:
+        lr = ctx
         scale = self._clip_norm_scale(grads, bsz, self.gradient_clip_norm)
         g = self._scaled_grads(grads, bsz, self.gradient_clip_value)
+        if self.momentum_coef == 0:
+            # neon: p = (-lr*s)*g + (1 - lr*wdecay)*p, and no parameter clipping
+            if scale is not None:
+                torch._foreach_mul_(g, scale)
+            if self.wdecay:
+                torch._foreach_mul_(params, 1.0 - lr * self.wdecay)
+            torch._foreach_add_(params, g, alpha=-lr)
+            return
         if scale is not None:
             torch._foreach_mul_(g, scale)
         if self.wdecay:
-            torch._foreach_add_(g, group.params, alpha=self.wdecay)
-        if self.momentum_coef == 0:
-            torch._foreach_add_(group.params, g, alpha=-lr)
-            return
-        group.ensure_states(1)
-        velocity = group.state(0)
+            torch._foreach_add_(g, params, alpha=self.wdecay)
+        ensure_states(params, states, 1)
+        velocity = [s[0] for s in states]
         torch._foreach_mul_(velocity, self.momentum_coef)
         torch._foreach_add_(velocity, g, alpha=-lr)
         if self.nesterov:
-            torch._foreach_add_(group.params, velocity, alpha=self.momentum_coef)
-            torch._foreach_add_(group.params, g, alpha=-lr)
+            torch._foreach_add_(params, velocity, alpha=self.momentum_coef)
+            torch._foreach_add_(params, g, alpha=-lr)
         else:
-            torch._foreach_add_(group.params, velocity)
-        self._clip_params(group.params, self.param_clip_value)
+            torch._foreach_add_(params, velocity)
+        self._clip_params(params, self.param_clip_value)

@@ -1,4 +1,4 @@
-"""Optimizer base class and neon's gradient clipping.
+"""Optimizer base class, neon's gradient clipping and hyper-parameter checks.
 
 **The gradient convention.** After the backward pass every parameter's ``.grad`` holds neon's
 ``dW``: the *sum* over the minibatch of the per-sample gradients (see
@@ -7,13 +7,25 @@ batch size ``be.bsz`` (also for a wrapped last batch); ``gradient_clip_value`` c
 quotient element-wise; ``gradient_clip_norm = c`` scales the whole update by one factor
 ``s = c / max(norm, c)`` with ``norm = sqrt(Σ_all params Σ dW²) / bsz``.
 
-Updates run as multi-tensor (``torch._foreach_*``) operations on the parameters' device, with
-no host synchronisation.
+**One rule, two drivers.** Each optimizer implements its rule once, split in two:
+
+* ``_prepare(epoch)`` works out the host-side numbers of one call (the scheduled learning rate,
+  Adam's bias correction) and advances the counters neon keeps on the optimizer object
+  (``Adam.t``, a ``StepSchedule``'s stored rate);
+* ``_update(params, grads, states, bsz, ctx)`` changes the parameters in place with multi-tensor
+  (``torch._foreach_*``) operations on their device, with no host synchronisation.
+
+:meth:`Optimizer.optimize` drives it over neon layers (states live in ``layer.states`` so they
+are saved with the layer, as in neon); :meth:`Optimizer.as_torch_optimizer` drives the very same
+code from a ``torch.optim.Optimizer`` (see :mod:`neon_torch.optimizers.torch_adapter`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -21,7 +33,15 @@ from torch import Tensor
 from .._object import NervanaObject
 from ..backends.backend import current_backend
 
-__all__ = ["Optimizer", "ParamGroup"]
+__all__ = ["Optimizer", "ParamGroup", "ensure_states"]
+
+
+def ensure_states(params: list[Tensor], states: list[list[Tensor]], count: int) -> None:
+    """Give every parameter ``count`` state tensors, appending zeros where missing (neon creates
+    them lazily, on the first update)."""
+    for p, plist in zip(params, states, strict=True):
+        while len(plist) < count:
+            plist.append(torch.zeros_like(p, memory_format=torch.preserve_format))
 
 
 class ParamGroup:
@@ -47,22 +67,126 @@ class ParamGroup:
 
     def ensure_states(self, count: int) -> None:
         """Create ``count`` zero state tensors per parameter on first use (neon: lazily)."""
-        for p, states in zip(self.params, self.states, strict=True):
-            while len(states) < count:
-                states.append(torch.zeros_like(p, memory_format=torch.preserve_format))
+        ensure_states(self.params, self.states, count)
 
     def state(self, index: int) -> list[Tensor]:
         """State ``index`` of every parameter."""
         return [s[index] for s in self.states]
 
 
+# -- hyper-parameter checks -------------------------------------------------------------------
+def _real(owner: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise ValueError(f"{owner}: {name} must be a real number, got {value!r}.")
+    return float(value)
+
+
+def check_min(owner: str, name: str, value: Any, low: float = 0.0) -> None:
+    """``value >= low`` (a real number), else ValueError naming ``name``."""
+    if _real(owner, name, value) < low:
+        raise ValueError(f"{owner}: {name} must be >= {low:g}, got {value!r}.")
+
+
+def check_fraction(owner: str, name: str, value: Any) -> None:
+    """``0 <= value < 1`` (decay rates, momentum, betas), else ValueError naming ``name``."""
+    if not 0.0 <= _real(owner, name, value) < 1.0:
+        raise ValueError(f"{owner}: {name} must be in [0, 1), got {value!r}.")
+
+
+def check_clip(owner: str, name: str, value: Any) -> None:
+    """A clipping bound: None / 0 (off, neon treats falsy as off) or a real number.
+
+    ``gradient_clip_norm`` must not be negative (neon would flip the gradient's sign);
+    value bounds are used as ``abs(value)``, as in neon.
+    """
+    if value is None:
+        return
+    number = _real(owner, name, value)
+    if name == "gradient_clip_norm" and number < 0:
+        raise ValueError(f"{owner}: {name} must be > 0 (or None for no clipping), got {value!r}.")
+
+
+def check_schedule(owner: str, schedule: Any) -> None:
+    if not callable(getattr(schedule, "get_learning_rate", None)):
+        raise ValueError(
+            f"{owner}: schedule must be a Schedule (an object with get_learning_rate(lr, "
+            f"epoch)), got {schedule!r}."
+        )
+
+
 class Optimizer(NervanaObject):
-    """Base class of neon optimizers: ``optimize(layer_list, epoch)`` updates parameters in place."""
+    """Base class of neon optimizers: ``optimize(layer_list, epoch)`` updates parameters in place.
+
+    Subclasses define :meth:`_prepare`, :meth:`_update` and ``state_names`` (the names of the
+    per-parameter states, in neon's order).
+    """
+
+    #: names of the per-parameter states in neon's order (torch adapter keys)
+    state_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
         self._groups: dict[tuple[int, ...], ParamGroup] = {}
 
+    # -- the rule -------------------------------------------------------------------------
+    def _prepare(self, epoch: int) -> Any:
+        """Host-side numbers of one update call for (0-based) ``epoch``; advances counters."""
+        raise NotImplementedError
+
+    def _update(
+        self,
+        params: list[Tensor],
+        grads: list[Tensor],
+        states: list[list[Tensor]],
+        bsz: int,
+        ctx: Any,
+    ) -> None:
+        """Update ``params`` in place from summed ``grads``; ``states[i]`` is parameter ``i``'s
+        state list (filled with zeros on first use)."""
+        raise NotImplementedError
+
+    def rule_for_group(self, group: dict) -> Optimizer:
+        """The optimizer whose rule updates a torch param group (self; MultiOptimizer maps)."""
+        return self
+
+    # -- drivers --------------------------------------------------------------------------
+    @torch.no_grad()
+    def optimize(self, layer_list: list[Any], epoch: int) -> None:
+        """Apply one update to the parameters of ``layer_list`` for (0-based) ``epoch``."""
+        ctx = self._prepare(epoch)
+        group = self._group(layer_list)
+        if group.params:
+            self._update(group.params, group.grads(), group.states, self._bsz(), ctx)
+
+    def as_torch_optimizer(
+        self, params: Iterable[Any], batch_size: int, epoch: int = 0
+    ) -> torch.optim.Optimizer:
+        """A ``torch.optim.Optimizer`` applying this neon rule to ``params``.
+
+        The gradient in ``.grad`` is taken as neon's summed ``dW`` and divided by
+        ``batch_size``: with a loss that is a sum over the batch pass the batch size; with a
+        batch-*mean* loss (the torch default) pass ``batch_size=1``. Schedules are evaluated at
+        the adapter's ``epoch`` attribute (set it at every epoch start). The adapter drives this
+        very object, so its counters (``Adam.t``, a ``StepSchedule``'s rate) advance; give each
+        adapter its own optimizer. See :class:`~neon_torch.optimizers.torch_adapter.NeonTorchOptimizer`.
+        """
+        from .torch_adapter import NeonTorchOptimizer
+
+        return NeonTorchOptimizer(params, self, batch_size, epoch=epoch)
+
+    # -- state neon keeps on the object (not in .prm files) -------------------------------
+    def extra_state(self) -> dict[str, Any]:
+        """Counters neon keeps on the optimizer object and never serializes (for checkpoints)."""
+        schedule = getattr(self, "schedule", None)
+        sched_state = schedule.extra_state() if hasattr(schedule, "extra_state") else {}
+        return {"schedule": sched_state} if sched_state else {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`extra_state` returned."""
+        if "schedule" in state:
+            self.schedule.load_extra_state(state["schedule"])  # type: ignore[attr-defined]
+
+    # -- helpers --------------------------------------------------------------------------
     def _group(self, layer_list: list[Any]) -> ParamGroup:
         key = tuple(id(layer) for layer in layer_list)
         group = self._groups.get(key)
@@ -70,10 +194,6 @@ class Optimizer(NervanaObject):
             group = ParamGroup(layer_list)
             self._groups = {key: group}
         return group
-
-    def optimize(self, layer_list: list[Any], epoch: int) -> None:
-        """Apply one update to the parameters of ``layer_list`` for (0-based) ``epoch``."""
-        raise NotImplementedError
 
     @staticmethod
     def _scaled_grads(grads: list[Tensor], bsz: int, clip_value: float | None) -> list[Tensor]:

@@ -48,6 +48,26 @@ class _IdentityBackward(torch.autograd.Function):
         return grad, None
 
 
+class _OutputDerivative(torch.autograd.Function):
+    """Forward ``transform.forward_value(x)``; backward ``grad * transform.bprop(y)``.
+
+    Used where torch's own derivative differs from neon's at isolated points (e.g. leaky
+    Rectlin and Explin at ``x == 0``, where neon's derivative of the output is 0).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, transform: Any) -> Tensor:
+        y = transform.forward_value(x)
+        ctx.save_for_backward(y)
+        ctx.transform = transform
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        (y,) = ctx.saved_tensors
+        return grad * ctx.transform.bprop(y), None
+
+
 def _softmax_last(x: Tensor) -> Tensor:
     return torch.softmax(x, dim=-1)
 
@@ -95,8 +115,13 @@ class Rectlin(Transform):
         super().__init__(name)
         self.slope = slope
 
-    def __call__(self, x: Tensor) -> Tensor:
+    def forward_value(self, x: Tensor) -> Tensor:
         return torch.relu(x) if self.slope == 0 else F.leaky_relu(x, self.slope)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if self.slope == 0:  # torch's relu backward is neon's ([y > 0])
+            return torch.relu(x)
+        return _OutputDerivative.apply(x, self)
 
     def bprop(self, y: Tensor) -> Tensor:
         return (y > 0).to(y.dtype) + self.slope * (y < 0).to(y.dtype)
@@ -115,29 +140,16 @@ class Rectlinclip(Transform):
         self.slope = slope
         self.xcut = xcut
 
-    def __call__(self, x: Tensor) -> Tensor:
+    def forward_value(self, x: Tensor) -> Tensor:
         y = torch.relu(x) if self.slope == 0 else F.leaky_relu(x, self.slope)
-        return _RectlinclipFn.apply(y, self)
+        return torch.clamp(y, max=self.xcut)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return _OutputDerivative.apply(x, self)
 
     def bprop(self, y: Tensor) -> Tensor:
         inside = (y < self.xcut).to(y.dtype)
         return ((y > 0).to(y.dtype) + self.slope * (y < 0).to(y.dtype)) * inside
-
-
-class _RectlinclipFn(torch.autograd.Function):
-    """Clip at ``xcut`` with neon's rule: no gradient where the output equals ``xcut``."""
-
-    @staticmethod
-    def forward(ctx: Any, y: Tensor, transform: Rectlinclip) -> Tensor:
-        out = torch.clamp(y, max=transform.xcut)
-        ctx.save_for_backward(out)
-        ctx.xcut = transform.xcut
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
-        (out,) = ctx.saved_tensors
-        return grad * (out < ctx.xcut).to(grad.dtype), None
 
 
 @neon_type(f"{_MODULE}.Explin", "neon.transforms.Explin")
@@ -151,8 +163,11 @@ class Explin(Transform):
         super().__init__(name)
         self.alpha = alpha
 
-    def __call__(self, x: Tensor) -> Tensor:
+    def forward_value(self, x: Tensor) -> Tensor:
         return F.elu(x, self.alpha)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return _OutputDerivative.apply(x, self)
 
     def bprop(self, y: Tensor) -> Tensor:
         return (y > 0).to(y.dtype) + torch.clamp(y, max=0) + self.alpha * (y < 0).to(y.dtype)

@@ -74,7 +74,7 @@ class CrossEntropyBinary(Cost):
 
 @neon_type(f"{_MODULE}.CrossEntropyMulti", "neon.transforms.CrossEntropyMulti")
 class CrossEntropyMulti(Cost):
-    """``Σ_f -t·safelog(y)·L`` with ``L = 1/ln 2`` if ``usebits`` else 1; delta ``L·scale·(y - t)``."""
+    """``Σ_f -t·safelog(y)·L``, ``L = 1/ln 2`` if ``usebits`` else 1; delta ``L·scale·(y - t)``."""
 
     def __init__(self, scale: float = 1, usebits: bool = False) -> None:
         self.scale = scale

@@ -50,7 +50,7 @@ class Metric(Cost):
 
 @neon_type(f"{_MODULE}.Misclassification", "neon.transforms.Misclassification")
 class Misclassification(Metric):
-    """Fraction of samples whose ``argmax`` of ``y`` differs from that of ``t`` (first maximum wins).
+    """Fraction of samples whose ``argmax`` of ``y`` differs from ``t``'s (first maximum wins).
 
     ``steps`` is neon's number of time steps of the output; neon_torch reads the steps from the
     data and keeps the argument for compatibility. Returns a float.
@@ -126,7 +126,7 @@ class TopKMisclassification(Metric):
 
 @neon_type(f"{_MODULE}.PrecisionRecall", "neon.transforms.PrecisionRecall")
 class PrecisionRecall(Metric):
-    """Class-averaged ``[Precision, Recall]`` over all samples (``calcrange`` is ignored, as in neon).
+    """Class-averaged ``[Precision, Recall]`` over all samples (``calcrange`` ignored, as in neon).
 
     With ``binarize=True`` the prediction is first replaced by the one-hot of its argmax (neon
     does this in place on ``y``; neon_torch leaves ``y`` untouched). ``outputs`` holds the

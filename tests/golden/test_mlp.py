@@ -1,0 +1,216 @@
+"""The dense-network path against real neon 2.6 runs (fixtures mlp/*).
+
+Each case is rebuilt from the neon source strings in its json sidecar, with the neon_torch
+classes of the same names, trained as neon was, and compared number by number.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+
+from neon_torch.backends import gen_backend
+from neon_torch.callbacks import Callback, Callbacks
+from neon_torch.data import ArrayIterator
+from neon_torch.initializers import Constant, Gaussian  # noqa: F401 - eval'ed from the fixture
+from neon_torch.layers import Affine, Dropout, GeneralizedCost  # noqa: F401
+from neon_torch.models import Model
+from neon_torch.optimizers import GradientDescentMomentum  # noqa: F401
+from neon_torch.transforms import (  # noqa: F401
+    Accuracy,
+    CrossEntropyBinary,
+    CrossEntropyMulti,
+    Logistic,
+    LogLoss,
+    Misclassification,
+    Rectlin,
+    Softmax,
+    TopKMisclassification,
+)
+
+from ..conftest import NEON_REF, load_case
+
+CASES = ["mlp_gdm", "mlp_bias_softmax", "mlp_bn_dropout"]
+
+
+class Recorder(Callback):
+    """Records what neon's fixture generator recorded, at the same hook."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.costs: list[float] = []
+        self.params: list[dict[str, list[np.ndarray]]] = []
+        self.grads: list[dict[str, list[np.ndarray]]] = []
+        self.epoch_costs: list[float] = []
+
+    def on_minibatch_end(self, callback_data: dict, model: Any, epoch: int, minibatch: int):
+        self.costs.append(model.cost.cost.item())
+        params, grads = {}, {}
+        for layer in model.layers_to_optimize:
+            params[layer.name] = [p.detach().numpy().copy() for p in layer.optimized_parameters()]
+            grads[layer.name] = [p.grad.numpy().copy() for p in layer.optimized_parameters()]
+        self.params.append(params)
+        self.grads.append(grads)
+
+    def on_epoch_end(self, callback_data: dict, model: Any, epoch: int) -> None:
+        self.epoch_costs.append(model.total_cost.item())
+
+
+def _neon_params(layer: Any) -> list[np.ndarray]:
+    """Optimized params of a layer, neon layout, in neon's get_params order."""
+    values = layer.neon_params()
+    keys = ["beta", "gamma"] if "beta" in values else list(values)
+    return [values[k] for k in keys]
+
+
+def _run(case: str) -> dict[str, Any]:
+    ref, spec = load_case("mlp", case)
+    gen_backend("cpu", rng_seed=spec["rng_seed"], batch_size=spec["batch_size"])
+    train = ArrayIterator(ref["X_train"], ref["y_train"], nclass=spec["nclass"])
+    evalset = ArrayIterator(ref["X_eval"], ref["y_eval"], nclass=spec["nclass"])
+    model = Model(layers=eval(spec["layers_src"]))
+    cost = eval(spec["cost_src"])
+    model.initialize(train, cost)
+    init = {layer.name: _neon_params(layer) for layer in model.layers_to_optimize}
+    recorder = Recorder()
+    callbacks = Callbacks(model, progress_bar=False)
+    callbacks.add_callback(recorder)
+    model.fit(train, cost, eval(spec["optimizer_src"]), spec["epochs"], callbacks)
+    return {
+        "ref": ref,
+        "spec": spec,
+        "model": model,
+        "init": init,
+        "recorder": recorder,
+        "outputs": model.get_outputs(evalset),
+        "metrics": {m: model.eval(evalset, eval(m)) for m in spec["metrics"]},
+    }
+
+
+@pytest.fixture(scope="module", params=CASES)
+def run(request: pytest.FixtureRequest) -> Any:
+    gc.collect()  # neon names layers by live-object counters: start like a fresh process
+    result = _run(request.param)
+    yield result
+    result.clear()  # failed tests' tracebacks must not keep the model (and its names) alive
+
+
+def _keyed(ref: Any, prefix: str) -> dict[tuple[str, int], np.ndarray]:
+    out = {}
+    for key in ref.files:
+        if key.startswith(prefix + "/"):
+            _, name, index = key.split("/")
+            out[(name, int(index))] = ref[key]
+    return out
+
+
+def test_initial_weights_are_bit_identical(run: dict) -> None:
+    expected = _keyed(run["ref"], "param_init")
+    assert expected, "fixture has no initial weights"
+    for (name, index), value in expected.items():
+        got = run["init"][name][index]
+        assert got.dtype == value.dtype
+        assert np.array_equal(got, value), f"{name}/{index} differs from neon's seeded init"
+
+
+def test_cost_trace_and_epoch_costs(run: dict) -> None:
+    ref = run["ref"]
+    np.testing.assert_allclose(run["recorder"].costs, ref["cost_per_minibatch"], rtol=1e-5)
+    np.testing.assert_allclose(run["recorder"].epoch_costs, ref["epoch_mean_cost"], rtol=1e-5)
+
+
+def test_gradients_and_weights_after_each_recorded_step(run: dict) -> None:
+    ref, rec = run["ref"], run["recorder"]
+    for (name, index), steps in _keyed(ref, "grad_mb").items():
+        for step, value in enumerate(steps):
+            got = rec.grads[step][name][index].reshape(value.shape)
+            np.testing.assert_allclose(got, value, rtol=1e-5, atol=1e-6, err_msg=f"{name} {step}")
+    for (name, index), steps in _keyed(ref, "param_after_mb").items():
+        for step, value in enumerate(steps):
+            got = rec.params[step][name][index].reshape(value.shape)
+            np.testing.assert_allclose(got, value, rtol=1e-5, atol=1e-7, err_msg=f"{name} {step}")
+
+
+def test_final_weights(run: dict) -> None:
+    layers = {layer.name: layer for layer in run["model"].layers_to_optimize}
+    expected = _keyed(run["ref"], "param_final")
+    assert expected
+    for (name, index), value in expected.items():
+        got = _neon_params(layers[name])[index]
+        np.testing.assert_allclose(got, value, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+def test_saved_states_and_running_statistics_match_trained_prm(run: dict) -> None:
+    from ..helpers.prm import load_prm
+
+    saved = load_prm(NEON_REF / "mlp" / f"{run['spec']['case']}.prm")
+    entries = saved["model"]["config"]["layers"]
+    desc = run["model"].get_description(get_weights=True, keep_states=True)
+    ours = desc["model"]["config"]["layers"]
+    assert [e["type"] for e in ours] == [e["type"] for e in entries]
+    for mine, theirs in zip(ours, entries, strict=True):
+        assert mine["config"]["name"] == theirs["config"]["name"]
+        for key, value in theirs.get("params", {}).items():  # includes gmean / gvar
+            np.testing.assert_allclose(mine["params"][key], value, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(
+            _flatten(mine.get("states", [])),
+            _flatten(theirs.get("states", [])),
+            rtol=1e-4,
+            atol=1e-6,
+        )
+
+
+def _flatten(states: Any) -> np.ndarray:
+    if isinstance(states, np.ndarray):
+        return states.ravel()
+    parts = [_flatten(s) for s in states]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def test_outputs_and_eval_metrics(run: dict) -> None:
+    ref, spec = run["ref"], run["spec"]
+    np.testing.assert_allclose(run["outputs"], ref["outputs_eval"], rtol=1e-5, atol=1e-6)
+    for metric, expected in spec["metrics"].items():
+        got = run["metrics"][metric]
+        assert got.dtype == np.float32 and got.shape == (len(expected["values"]),)
+        np.testing.assert_allclose(got, expected["values"], rtol=1e-5)
+
+
+def test_model_string_and_optimized_layer_order(run: dict) -> None:
+    spec = run["spec"]
+    assert str(run["model"]) == spec["model_str"]
+    assert [layer.name for layer in run["model"].layers_to_optimize] == spec[
+        "optimized_layers_in_order"
+    ]
+
+
+def test_description_structure_matches_neon(run: dict) -> None:
+    path = NEON_REF / "mlp" / f"{run['spec']['case']}_description.json"
+    if not path.exists():
+        pytest.skip("neon dumped no description for this case")
+    expected = json.loads(path.read_text())
+    got = run["model"].get_description(get_weights=True, keep_states=True)
+    assert _structure(got) == _structure(expected)
+
+
+def _structure(node: Any) -> Any:
+    """Replace arrays by (shape, dtype) and unwrap the fixture's JSON type tags."""
+    if isinstance(node, np.ndarray):
+        return ("array", tuple(node.shape), str(node.dtype))
+    if isinstance(node, dict):
+        if "__ndarray__" in node:
+            return ("array", tuple(node["__ndarray__"]), node["dtype"])
+        if "__list__" in node:
+            return [_structure(v) for v in node["__list__"]]
+        if "__tuple__" in node:
+            return tuple(_structure(v) for v in node["__tuple__"])
+        return {k: _structure(v) for k, v in node.items() if k != "rng_state"}
+    if isinstance(node, (list, tuple)):
+        return type(node)(_structure(v) for v in node)
+    if isinstance(node, float):
+        return round(node, 6)
+    return node

@@ -75,6 +75,7 @@ class Callbacks(NervanaObject):
             raise UnsupportedNeonFeature("Callbacks(multicost=True) needs Multicost models.")
         self.model = model
         self.callbacks: list[Callback] = []
+        self._hooks: dict[str, list[Callback]] = {}
         self.callback_data: dict[str, Any] = {}
         self.epoch_marker = 0
         if eval_freq:
@@ -95,6 +96,7 @@ class Callbacks(NervanaObject):
             self.callbacks.append(callback)
         else:
             self.callbacks.insert(insert_pos, callback)
+        self._hooks.clear()
 
     def on_train_begin(self, epochs: int) -> None:
         nbatches = getattr(self.model, "nbatches", 0)
@@ -124,13 +126,22 @@ class Callbacks(NervanaObject):
         if markers is not None and epoch < len(markers):
             markers[epoch] = self.epoch_marker
 
+    def _overriding(self, hook: str) -> list[Callback]:
+        """Callbacks that implement ``hook`` (the base class's no-op is skipped per minibatch)."""
+        cached = self._hooks.get(hook)
+        if cached is None:
+            base = getattr(Callback, hook)
+            cached = [cb for cb in self.callbacks if getattr(type(cb), hook) is not base]
+            self._hooks[hook] = cached
+        return cached
+
     def on_minibatch_begin(self, epoch: int, minibatch: int) -> None:
-        for cb in self.callbacks:
+        for cb in self._overriding("on_minibatch_begin"):
             if should_fire(minibatch, cb.minibatch_freq):
                 cb.on_minibatch_begin(self.callback_data, self.model, epoch, minibatch)
 
     def on_minibatch_end(self, epoch: int, minibatch: int) -> None:
-        for cb in self.callbacks:
+        for cb in self._overriding("on_minibatch_end"):
             if should_fire(minibatch, cb.minibatch_freq):
                 cb.on_minibatch_end(self.callback_data, self.model, epoch, minibatch)
 
@@ -152,7 +163,7 @@ class TrainCostCallback(Callback):
         callback_data["_cost_window"] = self.window_mean
 
     def on_minibatch_end(self, callback_data: dict, model: Any, epoch: int, minibatch: int) -> None:
-        self._costs.append(model.cost._cost.detach().clone())
+        self._costs.append(model.cost._cost)  # a fresh 0-d device tensor every minibatch
 
     def window_mean(self) -> float:
         """Mean of the last ``wsz`` minibatch costs (reads the device)."""

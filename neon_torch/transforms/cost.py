@@ -69,7 +69,7 @@ class CrossEntropyBinary(Cost):
         return (safelog(1 - y) * (t - 1) - safelog(y) * t).sum(-1)
 
     def bprop(self, y: Tensor, t: Tensor) -> Tensor:
-        return self.scale * (y - t)
+        return y - t if self.scale == 1 else self.scale * (y - t)
 
 
 @neon_type(f"{_MODULE}.CrossEntropyMulti", "neon.transforms.CrossEntropyMulti")

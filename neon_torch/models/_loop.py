@@ -2,15 +2,21 @@
 
 It keeps the device busy: minibatch costs accumulate on the device and are read only when a
 callback asks; neon iterators already hold their data on the device.
+
+``optimizer`` may also be a ``torch.optim.Optimizer`` or a factory building one from the
+parameter list (e.g. ``functools.partial(torch.optim.AdamW, lr=1e-3)``): it then runs through
+:class:`~neon_torch.optimizers.torch_adapter.TorchOptimizerStep`, which divides the summed
+gradients by ``be.bsz`` before ``step()`` so the torch optimizer sees batch-mean gradients.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from ..backends.backend import current_backend
+from ..optimizers.torch_adapter import fit_optimizer
 from ._data import as_batches, prepare_target
 
 __all__ = ["fit", "nbatches"]
@@ -19,7 +25,7 @@ __all__ = ["fit", "nbatches"]
 class _NoCallbacks:
     """Stands in for a ``Callbacks`` container when ``fit`` gets none."""
 
-    callbacks: list[Any] = []
+    callbacks: ClassVar[list[Any]] = []
 
     def on_train_begin(self, epochs: int) -> None: ...
     def on_train_end(self) -> None: ...
@@ -41,6 +47,7 @@ def nbatches(dataset: Any) -> int:
 
 
 def fit(model: Any, dataset: Any, cost: Any, optimizer: Any, num_epochs: int, callbacks: Any):
+    optimizer = fit_optimizer(model, optimizer)
     callbacks = callbacks if callbacks is not None else _NoCallbacks()
     callbacks.on_train_begin(num_epochs)
     while model.epoch_index < num_epochs and not model.finished:

@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from ..errors import warn_once
 from ..registry import neon_type
-from torch import Tensor
-
-from .optimizer import Optimizer, check_clip, check_fraction, check_min, check_schedule, ensure_states
+from .optimizer import (
+    Optimizer,
+    check_clip,
+    check_fraction,
+    check_min,
+    check_schedule,
+    ensure_states,
+)
 from .schedule import Schedule
 
 __all__ = ["GradientDescentMomentum"]
@@ -99,26 +105,29 @@ class GradientDescentMomentum(Optimizer):
     ) -> None:
         lr = ctx
         scale = self._clip_norm_scale(grads, bsz, self.gradient_clip_norm)
-        g = self._scaled_grads(grads, bsz, self.gradient_clip_value)
+        g, k = self._grad_terms(grads, bsz, self.gradient_clip_value)  # neon's g = k * g
         if self.momentum_coef == 0:
             # neon: p = (-lr*s)*g + (1 - lr*wdecay)*p, and no parameter clipping
             if scale is not None:
-                torch._foreach_mul_(g, scale)
+                g = torch._foreach_mul(g, scale)
             if self.wdecay:
                 torch._foreach_mul_(params, 1.0 - lr * self.wdecay)
-            torch._foreach_add_(params, g, alpha=-lr)
+            torch._foreach_add_(params, g, alpha=-lr * k)
             return
+        # g' = s*g + wdecay*p, kept as g'/k
         if scale is not None:
-            torch._foreach_mul_(g, scale)
-        if self.wdecay:
-            torch._foreach_add_(g, params, alpha=self.wdecay)
+            g = torch._foreach_mul(g, scale)
+            if self.wdecay:
+                torch._foreach_add_(g, params, alpha=self.wdecay / k)
+        elif self.wdecay:
+            g = torch._foreach_add(g, params, alpha=self.wdecay / k)
         ensure_states(params, states, 1)
         velocity = [s[0] for s in states]
         torch._foreach_mul_(velocity, self.momentum_coef)
-        torch._foreach_add_(velocity, g, alpha=-lr)
+        torch._foreach_add_(velocity, g, alpha=-lr * k)
         if self.nesterov:
             torch._foreach_add_(params, velocity, alpha=self.momentum_coef)
-            torch._foreach_add_(params, g, alpha=-lr)
+            torch._foreach_add_(params, g, alpha=-lr * k)
         else:
             torch._foreach_add_(params, velocity)
         self._clip_params(params, self.param_clip_value)

@@ -13,7 +13,9 @@ quotient element-wise; ``gradient_clip_norm = c`` scales the whole update by one
   Adam's bias correction) and advances the counters neon keeps on the optimizer object
   (``Adam.t``, a ``StepSchedule``'s stored rate);
 * ``_update(params, grads, states, bsz, ctx)`` changes the parameters in place with multi-tensor
-  (``torch._foreach_*``) operations on their device, with no host synchronisation.
+  (``torch._foreach_*``) operations on their device, with no host synchronisation. Unless
+  ``gradient_clip_value`` needs the quotient itself, ``1 / bsz`` is folded into the scalar
+  coefficients instead of copying ``dW / bsz`` (bit-identical for power-of-two batch sizes).
 
 :meth:`Optimizer.optimize` drives it over neon layers (states live in ``layer.states`` so they
 are saved with the layer, as in neon); :meth:`Optimizer.as_torch_optimizer` drives the very same
@@ -33,7 +35,7 @@ from torch import Tensor
 from .._object import NervanaObject
 from ..backends.backend import current_backend
 
-__all__ = ["Optimizer", "ParamGroup", "ensure_states"]
+__all__ = ["Optimizer", "ParamGroup", "ensure_states", "get_param_list"]
 
 
 def ensure_states(params: list[Tensor], states: list[list[Tensor]], count: int) -> None:
@@ -72,6 +74,13 @@ class ParamGroup:
     def state(self, index: int) -> list[Tensor]:
         """State ``index`` of every parameter."""
         return [s[index] for s in self.states]
+
+
+def get_param_list(layer_list: list[Any]) -> list[tuple[tuple[Tensor, Any], list[Tensor]]]:
+    """neon's flat ``[((param, grad), states), ...]`` over the layers' optimized parameters
+    (``grad`` is the parameter's ``.grad``, None before a backward pass)."""
+    group = ParamGroup(layer_list)
+    return [((p, p.grad), s) for p, s in zip(group.params, group.states, strict=True)]
 
 
 # -- hyper-parameter checks -------------------------------------------------------------------
@@ -168,7 +177,8 @@ class Optimizer(NervanaObject):
         batch-*mean* loss (the torch default) pass ``batch_size=1``. Schedules are evaluated at
         the adapter's ``epoch`` attribute (set it at every epoch start). The adapter drives this
         very object, so its counters (``Adam.t``, a ``StepSchedule``'s rate) advance; give each
-        adapter its own optimizer. See :class:`~neon_torch.optimizers.torch_adapter.NeonTorchOptimizer`.
+        adapter its own optimizer. See
+        :class:`~neon_torch.optimizers.torch_adapter.NeonTorchOptimizer`.
         """
         from .torch_adapter import NeonTorchOptimizer
 
@@ -204,6 +214,21 @@ class Optimizer(NervanaObject):
             torch._foreach_clamp_min_(g, -bound)
             torch._foreach_clamp_max_(g, bound)
         return g
+
+    @classmethod
+    def _grad_terms(
+        cls, grads: list[Tensor], bsz: int, clip_value: float | None
+    ) -> tuple[list[Tensor], float]:
+        """``(g, k)`` such that neon's gradient ``clip(dW / bsz)`` is ``k * g``.
+
+        Without ``clip_value`` no copy is made: ``g`` is the summed ``dW`` itself and
+        ``k = 1 / bsz`` is folded into the rule's scalar coefficients (bit-identical to dividing
+        first when ``bsz`` is a power of two, within 1 ulp otherwise). With it, ``g`` is the
+        clipped quotient and ``k = 1``.
+        """
+        if clip_value:
+            return cls._scaled_grads(grads, bsz, clip_value), 1.0
+        return grads, 1.0 / bsz
 
     @staticmethod
     def _clip_norm_scale(grads: list[Tensor], bsz: int, clip_norm: float | None) -> Tensor | None:

@@ -89,9 +89,7 @@ class Schedule(Describable):
     A tuple ``step_config`` is read like a list (neon silently ignored tuples).
     """
 
-    def __init__(
-        self, step_config: int | Sequence[int] | None = None, change: Any = 1.0
-    ) -> None:
+    def __init__(self, step_config: int | Sequence[int] | None = None, change: Any = 1.0) -> None:
         owner = type(self).__name__
         if step_config is None:
             if not _is_real(change):

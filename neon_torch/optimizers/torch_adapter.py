@@ -65,6 +65,8 @@ class NeonTorchOptimizer(torch.optim.Optimizer):
         self.rule = rule
         #: the (0-based) epoch handed to the learning-rate schedule
         self.epoch = int(epoch)
+        for group in self.param_groups:
+            rule.rule_for_group(group)  # a MultiOptimizer key error surfaces here, not in step()
 
     def _state_lists(self, params: list[Tensor], names: tuple[str, ...]) -> list[list[Tensor]]:
         out = []

@@ -393,6 +393,12 @@ BAD = [
     (lambda: ShiftSchedule(2, "a"), "shift_size.*'a'"),
     (lambda: Adam().as_torch_optimizer([nn.Parameter(torch.zeros(1))], 0), "batch_size.*0"),
     (lambda: Adam().as_torch_optimizer([nn.Parameter(torch.zeros(1))], 2.5), "batch_size.*2.5"),
+    (
+        lambda: MultiOptimizer({"Linear": Adam()}).as_torch_optimizer(
+            [{"params": [nn.Parameter(torch.zeros(1))], "key": "Bias"}], 4
+        ),
+        "'Bias'.*no 'default'",
+    ),
 ]
 
 

@@ -48,6 +48,8 @@ class Describable:
     """
 
     _description_skip: ClassVar[tuple[str, ...]] = ()
+    # constructor argument -> attribute holding it, where the two names differ
+    _config_attrs: ClassVar[dict[str, str]] = {}
 
     def get_description(self, skip: tuple[str, ...] = ()) -> dict[str, Any]:
         """neon's description of this object: ``{'type': <neon type>, 'config': {...}}``."""
@@ -58,12 +60,13 @@ class Describable:
                 continue
             if pname in skip or pname in self._description_skip:
                 continue
-            if not hasattr(self, pname):
+            attr = self._config_attrs.get(pname, pname)
+            if not hasattr(self, attr):
                 raise AttributeError(
-                    f"{type(self).__name__} stores no attribute {pname!r} for its constructor "
-                    "argument; it cannot be described"
+                    f"{type(self).__name__} stores no attribute {attr!r} for its constructor "
+                    f"argument {pname!r}; it cannot be described"
                 )
-            value = getattr(self, pname)
+            value = getattr(self, attr)
             if param.default is param.empty or _differs(value, param.default):
                 config[pname] = describe_value(value)
         return {"type": type_string(type(self)), "config": config}

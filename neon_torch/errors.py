@@ -11,11 +11,14 @@ import warnings
 
 __all__ = [
     "BackendError",
+    "LayerConfigError",
     "NeonCompatWarning",
     "NeonTorchError",
     "NotConfiguredError",
+    "PrmFormatError",
     "ShapeMismatchError",
     "UnknownNeonTypeError",
+    "UnsafePickleError",
     "UnsupportedNeonFeature",
     "warn_once",
 ]
@@ -42,6 +45,20 @@ class UnknownNeonTypeError(NeonTorchError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message; show it plainly
         return str(self.args[0]) if self.args else ""
+
+
+class LayerConfigError(NeonTorchError, ValueError):
+    """A layer constructor argument neon would not accept (unknown key, option or value)."""
+
+
+class PrmFormatError(NeonTorchError, ValueError):
+    """A parameter file that cannot be read: empty, truncated, corrupted, of an unknown kind or
+    written by a newer neon_torch (``format_version`` above what this version reads)."""
+
+
+class UnsafePickleError(PrmFormatError):
+    """A legacy pickle that asks for something outside the allow-list (any global other than
+    numpy array reconstruction and plain containers, or an object array); nothing was run."""
 
 
 class UnsupportedNeonFeature(NeonTorchError, NotImplementedError):

@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import math
 from typing import TypeVar
 
 import numpy as np
@@ -31,10 +32,14 @@ import torch
 __all__ = [
     "batch_first_to_neon",
     "column_to_vector",
+    "conv_w_from_torch",
+    "conv_w_to_torch",
+    "from_neon_sample_order",
     "is_sequence_shape",
     "linear_w_from_torch",
     "linear_w_to_torch",
     "neon_to_batch_first",
+    "to_neon_sample_order",
     "vector_to_column",
 ]
 
@@ -91,3 +96,38 @@ def column_to_vector(w: Array) -> Array:
 def vector_to_column(w: Array) -> Array:
     """Inverse of :func:`column_to_vector`: ``(F,)`` -> ``(F, 1)``."""
     return w.reshape(-1, 1)
+
+
+# -- convolution weights and per-sample feature order -------------------------------------------
+
+
+def conv_w_to_torch(w: Array, kernel: tuple[int, ...], nout: int) -> Array:
+    """Convolution ``W``: neon ``(C·[T·]R·S, K)`` -> torch ``(K, C, [T,] R, S)``.
+
+    neon's rows are the C-order flatten of ``(C, [T,] R, S)``; ``kernel`` is ``([T,] R, S)`` and
+    ``nout`` is K. Deconvolution uses the same map with C = its output maps and K = its input
+    maps, which is ``nn.ConvTranspose*d.weight``'s ``(in, out, ...)`` order.
+    """
+    cin = w.shape[0] // math.prod(kernel)
+    x = w.reshape(cin, *kernel, nout)
+    return _permute(x, (x.ndim - 1, *range(x.ndim - 1)))
+
+
+def conv_w_from_torch(w: Array) -> Array:
+    """Inverse of :func:`conv_w_to_torch`: ``(K, C, [T,] R, S)`` -> ``(C·[T·]R·S, K)``."""
+    x = _permute(w, (*range(1, w.ndim), 0))
+    return x.reshape(-1, w.shape[0])
+
+
+def to_neon_sample_order(x: Array, shape: Shape) -> Array:
+    """Batch-first samples -> ``(N, *shape)`` in neon's per-sample C order.
+
+    Images are already in that order; sequences ``(N, T, F)`` become ``(N, F, T)`` (neon's
+    ``(F, T)`` sample, feature-major).
+    """
+    return _permute(x, (0, 2, 1)) if is_sequence_shape(shape) else x
+
+
+def from_neon_sample_order(x: Array, shape: Shape) -> Array:
+    """Inverse of :func:`to_neon_sample_order` for samples of neon shape ``shape``."""
+    return _permute(x, (0, 2, 1)) if is_sequence_shape(shape) else x

@@ -31,6 +31,8 @@ class Backend:
         compat_mode: ``None`` or ``'caffe'``.
         generator: a ``torch.Generator`` on ``device``, seeded from ``rng_seed``; used for
             Dropout masks on CUDA (neon_torch extension).
+        channels_last: convolution layers keep 4-D images and weights in torch's
+            ``channels_last`` memory format (neon_torch extension; see :func:`gen_backend`).
     """
 
     def __init__(
@@ -53,6 +55,7 @@ class Backend:
         self.torch_dtype = _DTYPES[self.datatype]
         self.compat_mode = compat_mode
         self.bsz = 0
+        self.channels_last = False
         self.generator = torch.Generator(device=device)
         if rng_seed is not None:
             self.generator.manual_seed(int(rng_seed))
@@ -93,6 +96,9 @@ def gen_backend(
     compat_mode: str | None = None,
     deterministic_update: bool | None = None,
     deterministic: bool | None = None,
+    *,
+    channels_last: bool = False,
+    cudnn_benchmark: bool = False,
 ) -> Backend:
     """Create the global backend, store it in ``NervanaObject.be`` and return it.
 
@@ -103,6 +109,14 @@ def gen_backend(
 
     Options that mean nothing on PyTorch (``stochastic_round``, ``max_devices``,
     ``deterministic_update``, ``deterministic``) are accepted with a one-time warning.
+
+    Two keyword-only options are neon_torch's own, for convolutional networks on CUDA:
+    ``channels_last=True`` stores 2-D convolution inputs and weights in torch's NHWC memory
+    format (faster cuDNN kernels on tensor-core GPUs, above all with reduced precision; little
+    or no gain in float32 on the CPU); ``cudnn_benchmark=True`` sets
+    ``torch.backends.cudnn.benchmark`` so cuDNN times its algorithms on the first minibatch of
+    each shape (helps when shapes stay fixed, costs time when they vary). Neither changes
+    results beyond float rounding.
 
     Raises:
         BackendError: unknown backend name, ``'gpu'`` without CUDA, or an invalid
@@ -147,6 +161,9 @@ def gen_backend(
         device = torch.device("cpu")
     be = Backend(backend, device, rng_seed, datatype, compat_mode, device_id)
     be.bsz = int(batch_size)
+    be.channels_last = bool(channels_last)
+    if cudnn_benchmark:
+        torch.backends.cudnn.benchmark = True
     NervanaObject.be = be
     return be
 

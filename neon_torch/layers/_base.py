@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from .._object import NervanaObject
 from ..backends.backend import current_backend
-from ..errors import NotConfiguredError, ShapeMismatchError
+from ..errors import LayerConfigError, NotConfiguredError, ShapeMismatchError
 from ..layout import is_sequence_shape
 
 __all__ = ["Layer", "ParameterLayer", "Shape", "resolve_in_shape"]
@@ -180,11 +180,19 @@ class ParameterLayer(Layer):
                     f"Layer {self.name!r} ({type(self).__name__}): expected {key} with neon "
                     f"shape {current[key].shape}, got {value.shape}."
                 )
-            target = targets[key]
-            converted[key] = torch.as_tensor(value, dtype=target.dtype).reshape(target.shape)
+            converted[key] = self._param_to_torch(key, value)
         with torch.no_grad():
             for key, value in converted.items():
                 targets[key].copy_(value)
+
+    def _param_to_torch(self, key: str, value: np.ndarray) -> Tensor:
+        """The neon-layout array of parameter ``key`` as a tensor in the torch tensor's layout.
+
+        The default covers parameters whose neon layout is a reshape of the torch one; layers
+        with other layouts (convolutions) override it through :mod:`neon_torch.layout`.
+        """
+        target = self._torch_tensors()[key]
+        return torch.as_tensor(value, dtype=target.dtype).reshape(target.shape)
 
     def _new_parameter(self, neon_values: np.ndarray, to_torch: Any) -> nn.Parameter:
         be = current_backend()
@@ -196,6 +204,11 @@ class ParameterLayer(Layer):
         be = current_backend()
         if hasattr(init, "generate"):
             return np.asarray(init.generate(shape, be.rng)).astype(be.datatype)
+        if init is None:
+            raise LayerConfigError(
+                f"Layer {self.name!r} ({type(self).__name__}) has no initializer; pass init= "
+                "(e.g. Gaussian(scale=0.01)) when building it."
+            )
         values = np.asarray(init, dtype=be.datatype)
         if values.shape != shape:
             raise ShapeMismatchError(

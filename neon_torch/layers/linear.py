@@ -189,10 +189,11 @@ class CompoundLayer(list):
         self.activation = activation
         self.base_name = name
 
-    def add_postfilter_layers(self) -> None:
-        """Append ``Bias``/``BatchNorm`` and ``Activation`` named after the first part."""
-        base = self[0].name
-        if self.bias is not None:
+    def add_postfilter_layers(self, base: str | None = None, fused_bias: bool = False) -> None:
+        """Append ``Bias``/``BatchNorm`` and ``Activation`` named after ``base`` (default: the
+        first part's name); ``fused_bias`` means the first part already adds the bias."""
+        base = base or self[0].name
+        if self.bias is not None and not fused_bias:
             self.append(Bias(init=self.bias, name=f"{base}_bias"))
         if self.batch_norm:
             self.append(BatchNorm(name=f"{base}_bnorm"))

@@ -1,0 +1,313 @@
+"""neon's convolution layers: ``Convolution``, ``Convolution_bias`` and ``Deconvolution``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .. import layout
+from ..backends.backend import current_backend
+from ..errors import LayerConfigError, ShapeMismatchError
+from ..registry import neon_type
+from ._base import ParameterLayer
+from ._geometry import Window, check_positive, conv_out_size, parse_axes, parse_conv_fshape
+
+__all__ = ["Convolution", "Convolution_bias", "Deconvolution"]
+
+# neon's ``{}`` defaults, immutable so that no call can change them
+EMPTY: Mapping[str, int] = MappingProxyType({})
+Axes = int | Mapping[str, int]
+
+
+def _to_numpy(t: Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy().copy()
+
+
+class _ConvolutionBase(ParameterLayer):
+    """Shared set-up of the convolution layers: argument parsing, shapes, weight layout.
+
+    Spatial axes are handled as ``(D, H, W)``; 2-D images are volumes of depth 1 and run
+    through the 2-D torch kernels.
+    """
+
+    _label: ClassVar[str] = "Convolution"
+
+    def __init__(
+        self,
+        fshape: Any,
+        strides: Axes = EMPTY,
+        padding: Axes = EMPTY,
+        dilation: Axes = EMPTY,
+        init: Any = None,
+        bsum: bool = False,
+        name: str | None = None,
+        parallelism: str = "Data",
+    ) -> None:
+        super().__init__(init=init, name=name, parallelism=parallelism)
+        self.fshape = fshape
+        self.strides = strides
+        self.padding = padding
+        self.dilation = dilation
+        self.bsum = bsum
+        where = f"{type(self).__name__} {self.name!r}"
+        kernel, self.nmaps = parse_conv_fshape(fshape, where)
+        self.window = Window(
+            kernel,
+            parse_axes(strides, "str", 1, where),
+            parse_axes(padding, "pad", 0, where),
+            parse_axes(dilation, "dil", 1, where),
+        )
+        self.weight: nn.Parameter | None = None
+        self._volumetric = False
+        self._squeeze_depth = False
+        self._channels_last = False
+
+    # -- shapes -----------------------------------------------------------------------------
+    def configure(self, in_obj: Any) -> _ConvolutionBase:
+        super().configure(in_obj)
+        shape = self.in_shape
+        where = f"{type(self).__name__} {self.name!r}"
+        if not isinstance(shape, tuple) or len(shape) not in (3, 4):
+            raise ShapeMismatchError(
+                f"{where} needs image input of shape (C, H, W) or (C, D, H, W), got {shape!r}. "
+                "For a first layer, give the data iterator lshape=(C, H, W)."
+            )
+        self._volumetric = len(shape) == 4
+        if not self._volumetric and self.window.kernel[0] != 1:
+            raise ShapeMismatchError(
+                f"{where} has a 3-D filter {self.fshape!r} but 2-D input {shape}; 3-D filters "
+                "need (C, D, H, W) input."
+            )
+        self.nchannels = shape[0]
+        spatial = shape[1:] if self._volumetric else (1, *shape[1:])
+        out = tuple(
+            self._out_size(size, k, s, p, d)
+            for size, k, s, p, d in zip(spatial, *self._window_axes(), strict=True)
+        )
+        check_positive(out, where, shape, self.window)
+        self._squeeze_depth = self._volumetric and out[0] == 1
+        if self._volumetric and not self._squeeze_depth:
+            self.out_shape = (self.nmaps, *out)
+        else:
+            self.out_shape = (self.nmaps, out[1], out[2])
+        return self
+
+    def _window_axes(self) -> tuple[tuple[int, ...], ...]:
+        w = self.window
+        return w.kernel, w.stride, w.padding, w.dilation
+
+    def _out_size(self, size: int, kernel: int, stride: int, pad: int, dil: int) -> int:
+        return conv_out_size(size, kernel, stride, pad, dil)
+
+    @property
+    def _kernel(self) -> tuple[int, ...]:
+        """Kernel extent in torch's order for the input rank: ``(R, S)`` or ``(T, R, S)``."""
+        return self.window.kernel if self._volumetric else self.window.kernel[1:]
+
+    def _torch_args(self) -> dict[str, tuple[int, ...]]:
+        cut = 0 if self._volumetric else 1
+        return {
+            "stride": self.window.stride[cut:],
+            "padding": self.window.padding[cut:],
+            "dilation": self.window.dilation[cut:],
+        }
+
+    def _weight_maps(self) -> tuple[int, int]:
+        """``(row maps, column maps)`` of neon's ``W``: rows ``maps·[T·]R·S``, columns maps."""
+        return self.nchannels, self.nmaps
+
+    # -- parameters ---------------------------------------------------------------------------
+    def allocate(self) -> None:
+        if self._allocated:
+            return
+        rows, cols = self._weight_maps()
+        w = self._fill(self.init, (rows * math.prod(self._kernel), cols))
+        self.weight = self._new_parameter(w, self._w_to_torch)
+        self._allocate_extra()
+        self._channels_last = current_backend().channels_last and not self._volumetric
+        if self._channels_last:
+            self.weight.data = self.weight.data.contiguous(memory_format=torch.channels_last)
+        self._args = self._torch_args()
+        self._allocated = True
+
+    def _allocate_extra(self) -> None:
+        """Parameters drawn after ``W`` (the fused bias)."""
+
+    def _w_to_torch(self, w: Any) -> Any:
+        return layout.conv_w_to_torch(w, self._kernel, self._weight_maps()[1])
+
+    def _param_to_torch(self, key: str, value: np.ndarray) -> Tensor:
+        if key != "W":
+            return super()._param_to_torch(key, value)
+        return torch.as_tensor(self._w_to_torch(value), dtype=self.weight.dtype)  # type: ignore[union-attr]
+
+    def optimized_parameters(self) -> list[nn.Parameter]:
+        self._check_allocated()
+        return [self.weight]  # type: ignore[list-item]
+
+    def _torch_tensors(self) -> dict[str, Tensor]:
+        return {"W": self.weight}  # type: ignore[dict-item]
+
+    def neon_params(self) -> dict[str, np.ndarray]:
+        self._check_allocated()
+        return {"W": _to_numpy(layout.conv_w_from_torch(self.weight))}
+
+    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
+        return _to_numpy(layout.conv_w_from_torch(state))
+
+    # -- forward ------------------------------------------------------------------------------
+    def _prepare(self, x: Tensor) -> Tensor:
+        self._check_allocated()
+        if x.shape[1] != self.nchannels:
+            raise ShapeMismatchError(
+                f"{type(self).__name__} {self.name!r} was initialized for {self.nchannels} input "
+                f"channels (sample shape {self.in_shape}), but received a batch of shape "
+                f"{tuple(x.shape)} (N, C, ...). Feed data with {self.nchannels} channels, or "
+                "build a new model."
+            )
+        if self._channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def _finish(self, y: Tensor) -> Tensor:
+        return y.squeeze(2) if self._squeeze_depth else y
+
+    def __str__(self) -> str:
+        if self.out_shape is None:
+            return f"{self._label} Layer '{self.name}'"
+        w = self.window
+        cut = 0 if self._volumetric else 1
+
+        def pair(v: tuple[int, ...]) -> str:
+            return ",".join(str(i) for i in v[cut:])
+
+        return (
+            f"{self._label} Layer '{self.name}': {_maps(self.in_shape)} inputs, "
+            f"{_maps(self.out_shape)} outputs, {pair(w.padding)} padding, {pair(w.stride)} "
+            f"stride, {pair(w.dilation)} dilation"
+        )
+
+
+def _maps(shape: Any) -> str:
+    """neon's ``C x (HxW)`` rendering of an image shape."""
+    return f"{shape[0]} x ({'x'.join(str(s) for s in shape[1:])})"
+
+
+@neon_type("neon.layers.layer.Convolution", "neon.layers.Convolution")
+class Convolution(_ConvolutionBase):
+    """Convolution without bias (cross-correlation, zero padding), on torch's conv kernels.
+
+    neon semantics: ``fshape = (R, S, K)`` (or ``(T, R, S, K)``, or a dict) with K output maps;
+    ``strides``, ``padding``, ``dilation`` are ints (height and width; depth keeps 1 / 0 / 1) or
+    dicts with ``str_h``/``str_w``/``str_d``, ``pad_h``/..., ``dil_h``/...; output size
+    ``(H + 2·pad − (dil·(R − 1) + 1)) // stride + 1`` (also in caffe mode). ``W`` has neon shape
+    ``(C·[T·]R·S, K)`` (rows C-order over ``(C, [T,] R, S)``) and is filled by ``init`` in that
+    shape, so ``local=True`` fans are C·R·S; torch holds it as ``(K, C, [T,] R, S)``.
+    ``bsum`` is a neon performance flag, kept for descriptions.
+
+    Shape:
+        input ``(N, C, H, W)`` or ``(N, C, D, H, W)``; output ``(N, K, P, Q)`` or
+        ``(N, K, M, P, Q)`` (the depth axis is dropped when M is 1, as in neon).
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self._prepare(x)
+        conv = F.conv3d if self._volumetric else F.conv2d
+        return self._finish(conv(x, self.weight, None, **self._args))
+
+
+@neon_type("neon.layers.layer.Convolution_bias", "neon.layers.Convolution_bias")
+class Convolution_bias(Convolution):
+    """Convolution with a fused per-output-map bias (what ``Conv(..., bias=init)`` builds).
+
+    neon semantics: as :class:`Convolution`, plus ``weight_bias`` of neon shape ``(K, 1)``
+    filled by the ``bias`` initializer right after ``W``. Optimized parameters are
+    ``[W, weight_bias]`` and their states are saved as one list per parameter.
+    torch names: ``weight`` and ``bias`` (shape ``(K,)``).
+    """
+
+    _nested_states: ClassVar[bool] = True
+    _config_attrs: ClassVar[dict[str, str]] = {"bias": "bias_init"}
+
+    def __init__(
+        self,
+        fshape: Any,
+        strides: Axes = EMPTY,
+        padding: Axes = EMPTY,
+        dilation: Axes = EMPTY,
+        init: Any = None,
+        bsum: bool = False,
+        name: str | None = None,
+        bias: Any = None,
+        parallelism: str = "Data",
+    ) -> None:
+        super().__init__(fshape, strides, padding, dilation, init, bsum, name, parallelism)
+        if bias is None:
+            raise LayerConfigError(
+                f"Convolution_bias {self.name!r} needs a bias initializer (bias=Constant(0), "
+                "...); use Convolution for a convolution without bias."
+            )
+        self.bias_init = bias
+        self.bias: nn.Parameter | None = None
+
+    def _allocate_extra(self) -> None:
+        b = self._fill(self.bias_init, (self.nmaps, 1))
+        self.bias = self._new_parameter(b, layout.column_to_vector)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self._prepare(x)
+        conv = F.conv3d if self._volumetric else F.conv2d
+        return self._finish(conv(x, self.weight, self.bias, **self._args))
+
+    def optimized_parameters(self) -> list[nn.Parameter]:
+        self._check_allocated()
+        return [self.weight, self.bias]  # type: ignore[list-item]
+
+    def _torch_tensors(self) -> dict[str, Tensor]:
+        return {"W": self.weight, "weight_bias": self.bias}  # type: ignore[dict-item]
+
+    def neon_params(self) -> dict[str, np.ndarray]:
+        params = super().neon_params()
+        params["weight_bias"] = _to_numpy(layout.vector_to_column(self.bias))
+        return params
+
+    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
+        if index == 0:
+            return super().state_to_neon(index, state)
+        return _to_numpy(layout.vector_to_column(state))
+
+
+@neon_type("neon.layers.layer.Deconvolution", "neon.layers.Deconvolution")
+class Deconvolution(_ConvolutionBase):
+    """Transposed convolution (neon's deconvolution), on torch's ``conv_transpose`` kernels.
+
+    neon semantics: the input has K maps; ``fshape = (R, S, C)`` gives **C output maps**. The
+    layer computes the input gradient of the convolution that maps C maps to K with the same
+    ``W``: output size ``(P − 1)·stride − 2·pad + dil·(R − 1) + 1`` (no output padding). ``W``
+    has neon shape ``(C·[T·]R·S, K)`` (filled in that shape, so ``local=True`` fans are C·R·S)
+    and is torch's ``ConvTranspose`` weight ``(K, C, [T,] R, S)``. No bias: ``Deconv(...,
+    bias=...)`` appends a separate ``Bias`` layer.
+
+    Shape:
+        input ``(N, K, P, Q)`` (or with depth); output ``(N, C, H, W)`` (or with depth).
+    """
+
+    _label = "Deconvolution"
+
+    def _out_size(self, size: int, kernel: int, stride: int, pad: int, dil: int) -> int:
+        return (size - 1) * stride - 2 * pad + dil * (kernel - 1) + 1
+
+    def _weight_maps(self) -> tuple[int, int]:
+        return self.nmaps, self.nchannels
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self._prepare(x)
+        deconv = F.conv_transpose3d if self._volumetric else F.conv_transpose2d
+        return self._finish(deconv(x, self.weight, None, **self._args))

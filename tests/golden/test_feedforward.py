@@ -1,7 +1,10 @@
-"""The dense-network path against real neon 2.6 runs (fixtures mlp/*).
+"""Feed-forward networks (dense and convolutional) against real neon 2.6 runs.
 
-Each case is rebuilt from the neon source strings in its json sidecar, with the neon_torch
-classes of the same names, trained as neon was, and compared number by number.
+Fixtures ``mlp/*`` and ``conv/*``: each case is rebuilt from the neon source strings in its json
+sidecar, with the neon_torch classes of the same names, trained as neon was, and compared
+number by number: seeded initial weights, cost per minibatch, gradients and weights after the
+first steps, final weights, saved optimizer states, outputs, metrics, per-layer outputs,
+``str(model)`` and the description.
 """
 
 from __future__ import annotations
@@ -12,12 +15,22 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from neon_torch.backends import gen_backend
 from neon_torch.callbacks import Callback, Callbacks
 from neon_torch.data import ArrayIterator
 from neon_torch.initializers import Constant, Gaussian  # noqa: F401 - eval'ed from the fixture
-from neon_torch.layers import Affine, Dropout, GeneralizedCost  # noqa: F401
+from neon_torch.layers import (  # noqa: F401
+    LRN,
+    Affine,
+    Conv,
+    Deconv,
+    Dropout,
+    GeneralizedCost,
+    Pooling,
+)
+from neon_torch.layout import batch_first_to_neon, neon_to_batch_first
 from neon_torch.models import Model
 from neon_torch.optimizers import GradientDescentMomentum  # noqa: F401
 from neon_torch.transforms import (  # noqa: F401
@@ -34,7 +47,14 @@ from neon_torch.transforms import (  # noqa: F401
 
 from ..conftest import NEON_REF, load_case
 
-CASES = ["mlp_gdm", "mlp_bias_softmax", "mlp_bn_dropout"]
+CASES = [
+    ("mlp", "mlp_gdm"),
+    ("mlp", "mlp_bias_softmax"),
+    ("mlp", "mlp_bn_dropout"),
+    ("conv", "conv"),
+    ("conv", "conv_deconv"),
+    ("conv", "conv_lrn"),
+]
 
 
 class Recorder(Callback):
@@ -50,9 +70,10 @@ class Recorder(Callback):
     def on_minibatch_end(self, callback_data: dict, model: Any, epoch: int, minibatch: int):
         self.costs.append(model.cost.cost.item())
         params, grads = {}, {}
-        for layer in model.layers_to_optimize:
-            params[layer.name] = [p.detach().numpy().copy() for p in layer.optimized_parameters()]
-            grads[layer.name] = [p.grad.numpy().copy() for p in layer.optimized_parameters()]
+        for layer in model.layers_to_optimize:  # in neon layout, get_params order
+            tensors = layer.optimized_parameters()
+            params[layer.name] = [layer.state_to_neon(i, p) for i, p in enumerate(tensors)]
+            grads[layer.name] = [layer.state_to_neon(i, p.grad) for i, p in enumerate(tensors)]
         self.params.append(params)
         self.grads.append(grads)
 
@@ -67,11 +88,12 @@ def _neon_params(layer: Any) -> list[np.ndarray]:
     return [values[k] for k in keys]
 
 
-def _run(case: str) -> dict[str, Any]:
-    ref, spec = load_case("mlp", case)
+def _run(group: str, case: str) -> dict[str, Any]:
+    ref, spec = load_case(group, case)
     gen_backend("cpu", rng_seed=spec["rng_seed"], batch_size=spec["batch_size"])
-    train = ArrayIterator(ref["X_train"], ref["y_train"], nclass=spec["nclass"])
-    evalset = ArrayIterator(ref["X_eval"], ref["y_eval"], nclass=spec["nclass"])
+    lshape = tuple(spec["lshape"]) if spec.get("lshape") else None
+    train = ArrayIterator(ref["X_train"], ref["y_train"], nclass=spec["nclass"], lshape=lshape)
+    evalset = ArrayIterator(ref["X_eval"], ref["y_eval"], nclass=spec["nclass"], lshape=lshape)
     model = Model(layers=eval(spec["layers_src"]))
     cost = eval(spec["cost_src"])
     model.initialize(train, cost)
@@ -81,6 +103,7 @@ def _run(case: str) -> dict[str, Any]:
     callbacks.add_callback(recorder)
     model.fit(train, cost, eval(spec["optimizer_src"]), spec["epochs"], callbacks)
     return {
+        "group": group,
         "ref": ref,
         "spec": spec,
         "model": model,
@@ -91,10 +114,10 @@ def _run(case: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module", params=CASES)
+@pytest.fixture(scope="module", params=CASES, ids=[case for _, case in CASES])
 def run(request: pytest.FixtureRequest) -> Any:
     gc.collect()  # neon names layers by live-object counters: start like a fresh process
-    result = _run(request.param)
+    result = _run(*request.param)
     yield result
     result.clear()  # failed tests' tracebacks must not keep the model (and its names) alive
 
@@ -147,7 +170,7 @@ def test_final_weights(run: dict) -> None:
 def test_saved_states_and_running_statistics_match_trained_prm(run: dict) -> None:
     from ..helpers.prm import load_prm
 
-    saved = load_prm(NEON_REF / "mlp" / f"{run['spec']['case']}.prm")
+    saved = load_prm(NEON_REF / run["group"] / f"{run['spec']['case']}.prm")
     entries = saved["model"]["config"]["layers"]
     desc = run["model"].get_description(get_weights=True, keep_states=True)
     ours = desc["model"]["config"]["layers"]
@@ -180,6 +203,19 @@ def test_outputs_and_eval_metrics(run: dict) -> None:
         np.testing.assert_allclose(got, expected["values"], rtol=1e-5)
 
 
+def test_per_layer_outputs_of_the_trained_model(run: dict) -> None:
+    """neon pushed its first eval minibatch through the trained top-level layers one by one."""
+    ref, model = run["ref"], run["model"]
+    keys = sorted(k for k in ref.files if k.startswith("layer_out/"))
+    layers = list(model.layers.layers)
+    assert [k.split("/")[1].split("_", 1)[1] for k in keys] == [layer.name for layer in layers]
+    x = torch.as_tensor(neon_to_batch_first(ref["layer_in/x"], model.layers.in_shape))
+    for key, layer in zip(keys, layers, strict=True):
+        x = layer.fprop(x, inference=True)
+        got = batch_first_to_neon(x, layer.out_shape).numpy()
+        np.testing.assert_allclose(got, ref[key], rtol=1e-5, atol=2e-6, err_msg=key)
+
+
 def test_model_string_and_optimized_layer_order(run: dict) -> None:
     spec = run["spec"]
     assert str(run["model"]) == spec["model_str"]
@@ -189,7 +225,7 @@ def test_model_string_and_optimized_layer_order(run: dict) -> None:
 
 
 def test_description_structure_matches_neon(run: dict) -> None:
-    path = NEON_REF / "mlp" / f"{run['spec']['case']}_description.json"
+    path = NEON_REF / run["group"] / f"{run['spec']['case']}_description.json"
     if not path.exists():
         pytest.skip("neon dumped no description for this case")
     expected = json.loads(path.read_text())

@@ -10,7 +10,12 @@ from torch import Tensor, nn
 
 from .._object import NervanaObject
 from ..backends.backend import current_backend
-from ..errors import LayerConfigError, NotConfiguredError, ShapeMismatchError
+from ..errors import (
+    LayerConfigError,
+    NotConfiguredError,
+    ShapeMismatchError,
+    UnsupportedNeonFeature,
+)
 from ..layout import is_sequence_shape
 
 __all__ = ["Layer", "ParameterLayer", "Shape", "resolve_in_shape"]
@@ -119,6 +124,26 @@ class Layer(NervanaObject, nn.Module):
         """True for layers whose parameters an optimizer updates."""
         return False
 
+    # -- plain-torch export protocol -----------------------------------------------------
+    def to_torch(self) -> nn.Module:
+        """A plain ``torch.nn`` module computing this layer's inference forward on batch-first
+        tensors, with copies of the weights (standard modules where neon's math allows, small
+        self-contained ones from :mod:`neon_torch.convert.modules` elsewhere).
+
+        Parameters must be named as torch names them (``weight``, ``bias``, ``running_mean``,
+        ...). Layers without an equivalent raise ``UnsupportedNeonFeature``.
+        """
+        raise UnsupportedNeonFeature(
+            f"{type(self).__name__} ({self.name!r}) has no plain-torch equivalent yet; "
+            "to_torch() is not implemented for it."
+        )
+
+    def fold_into_torch(self, previous: nn.Module) -> bool:
+        """Merge this layer into the plain module made for the layer before it, if possible
+        (a Bias into an ``nn.Linear``/``nn.Conv*d`` without bias). Returns True when merged,
+        and then no module is emitted for this layer."""
+        return False
+
 
 class ParameterLayer(Layer):
     """A layer with parameters and per-parameter optimizer states.
@@ -158,6 +183,25 @@ class ParameterLayer(Layer):
         """neon parameter name -> the torch tensor holding it (torch layout)."""
         raise NotImplementedError
 
+    def state_from_neon(self, index: int, array: np.ndarray) -> Tensor:
+        """Inverse of :meth:`state_to_neon`: a new tensor like optimized parameter ``index``
+        (its torch layout, dtype and device), converted through :meth:`_param_to_torch`.
+
+        Raises:
+            ShapeMismatchError: ``array`` does not have the parameter's neon shape.
+        """
+        param = self.optimized_parameters()[index]
+        key = next(k for k, t in self._torch_tensors().items() if t is param)
+        expected = self.state_to_neon(index, param.detach()).shape
+        array = np.asarray(array)
+        if array.shape != expected:
+            raise ShapeMismatchError(
+                f"Layer {self.name!r} ({type(self).__name__}): an optimizer state of {key} must "
+                f"have neon shape {expected}, got {array.shape}."
+            )
+        value = self._param_to_torch(key, array)
+        return value.to(device=param.device, dtype=param.dtype, copy=True)
+
     def set_neon_params(self, params: dict[str, np.ndarray]) -> None:
         """Copy neon-layout arrays (``neon_params()``'s keys) into the parameters.
 
@@ -196,7 +240,7 @@ class ParameterLayer(Layer):
 
     def _new_parameter(self, neon_values: np.ndarray, to_torch: Any) -> nn.Parameter:
         be = current_backend()
-        values = to_torch(np.ascontiguousarray(neon_values, dtype=be.datatype))
+        values = np.ascontiguousarray(to_torch(np.asarray(neon_values, dtype=be.datatype)))
         return nn.Parameter(torch.tensor(values, dtype=be.torch_dtype, device=be.device))
 
     def _fill(self, init: Any, shape: tuple[int, ...]) -> np.ndarray:

@@ -91,12 +91,16 @@ class BatchNorm(ParameterLayer):
             return F.batch_norm(
                 x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
             )
+        # one pass for the statistics and the output; the batch variance (biased, as neon's)
+        # is recovered from the saved inverse standard deviation
+        y, mean, invstd = torch.native_batch_norm(
+            x, self.weight, self.bias, None, None, True, 0.0, self.eps
+        )
         with torch.no_grad():
-            dims = [d for d in range(x.dim()) if d != 1]
-            var, mean = torch.var_mean(x, dim=dims, correction=0)
+            var = invstd.pow(-2).sub_(self.eps)
             self.running_mean.mul_(self.rho).add_(mean, alpha=1.0 - self.rho)  # type: ignore[union-attr]
             self.running_var.mul_(self.rho).add_(var, alpha=1.0 - self.rho)  # type: ignore[union-attr]
-        return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+        return y
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
@@ -116,6 +120,30 @@ class BatchNorm(ParameterLayer):
 
     def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
         return _col(state)
+
+    def to_torch(self) -> nn.Module:
+        """``nn.BatchNorm1d/2d/3d`` (eps, ``momentum = 1 - rho``) with gamma, beta, gmean and
+        gvar copied, or :class:`~neon_torch.convert.modules.SequenceBatchNorm` for sequences.
+        Inference matches neon exactly; torch's training mode updates ``running_var`` with the
+        unbiased variance, neon with the biased one."""
+        from ..convert.modules import SequenceBatchNorm
+
+        self._check_allocated()
+        shape = self.in_shape
+        if self._sequence:
+            cls: Any = SequenceBatchNorm
+        elif isinstance(shape, int) or len(shape) == 1:  # type: ignore[arg-type]
+            cls = nn.BatchNorm1d
+        else:
+            cls = {3: nn.BatchNorm2d, 4: nn.BatchNorm3d}[len(shape)]  # type: ignore[arg-type]
+        w = self.weight.detach()  # type: ignore[union-attr]
+        bn = cls(self.nfm, eps=self.eps, momentum=1.0 - self.rho, dtype=w.dtype, device=w.device)
+        with torch.no_grad():
+            bn.weight.copy_(w)
+            bn.bias.copy_(self.bias)  # type: ignore[arg-type]
+            bn.running_mean.copy_(self.running_mean)  # type: ignore[arg-type]
+            bn.running_var.copy_(self.running_var)  # type: ignore[arg-type]
+        return bn.eval()
 
     def __str__(self) -> str:
         shape = self.in_shape

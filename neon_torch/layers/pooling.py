@@ -123,7 +123,7 @@ class Pooling(Layer):
         if any(p >= k for p, k in zip(self._pad, kernel, strict=True) if p):
             raise LayerConfigError(
                 f"{where}: padding {self._pad[1:]} must be smaller than the window "
-                f"{kernel[1:]} (neon refuses padding >= window)."
+                f"{kernel[1:]} (neon refuses padding >= window); input shape {shape}."
             )
         self.window = Window(kernel, stride, self._pad)
         caffe = current_backend().check_caffe_compat()

@@ -20,12 +20,14 @@ from neon_torch.layers import (
     Convolution,
     DataTransform,
     Deconv,
+    GeneralizedCost,
     Pooling,
     Reshape,
 )
 from neon_torch.layout import batch_first_to_neon, neon_to_batch_first
 from neon_torch.models import Model
-from neon_torch.transforms import Normalizer, Rectlin, Softmax
+from neon_torch.optimizers import GradientDescentMomentum
+from neon_torch.transforms import CrossEntropyMulti, Normalizer, Rectlin, Softmax
 
 
 def _layer(layer, in_shape):
@@ -308,3 +310,36 @@ def test_channels_last_option_gives_the_same_numbers() -> None:
         outs.append(model.get_outputs(data))
         del model
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_convnet_on_cuda_matches_the_cpu(channels_last: bool) -> None:
+    x = np.random.RandomState(6).rand(16, 3 * 8 * 8).astype(np.float32)
+    y = np.arange(16) % 3
+    outs = []
+    for backend in ("cpu", "gpu"):
+        gen_backend(
+            backend,
+            rng_seed=0,
+            batch_size=8,
+            channels_last=channels_last,
+            cudnn_benchmark=backend == "gpu",
+        )
+        data = ArrayIterator(x, y, nclass=3, lshape=(3, 8, 8))
+        model = Model(
+            [
+                Conv((3, 3, 4), init=Gaussian(), padding=1, batch_norm=True, activation=Rectlin()),
+                Pooling(2, op="avg"),
+                Affine(3, Gaussian(), activation=Softmax()),
+            ]
+        )
+        model.fit(
+            data,
+            GeneralizedCost(CrossEntropyMulti()),
+            GradientDescentMomentum(0.1, 0.9),
+            num_epochs=2,
+        )
+        outs.append(model.get_outputs(data))
+        del model
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-4, atol=1e-5)

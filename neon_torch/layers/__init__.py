@@ -3,6 +3,7 @@
 from ._base import Layer, ParameterLayer
 from .activation import Activation
 from .batch_norm import BatchNorm
+from .branch import BranchNode, SkipNode
 from .compound_conv import Conv, Deconv
 from .container import LayerContainer, Sequential
 from .convolution import Convolution, Convolution_bias, Deconvolution
@@ -11,8 +12,11 @@ from .data_transform import DataTransform
 from .dropout import Dropout
 from .linear import Affine, Bias, CompoundLayer, Linear
 from .lrn import LRN
+from .merge import MergeBroadcast, MergeMultistream, MergeSum
+from .multicost import Multicost
 from .pooling import Pooling
 from .reshape import Reshape
+from .tree import SingleOutputTree, Tree
 
 __all__ = [
     "LRN",
@@ -20,6 +24,7 @@ __all__ = [
     "Affine",
     "BatchNorm",
     "Bias",
+    "BranchNode",
     "CompoundLayer",
     "Conv",
     "Convolution",
@@ -32,8 +37,15 @@ __all__ = [
     "Layer",
     "LayerContainer",
     "Linear",
+    "MergeBroadcast",
+    "MergeMultistream",
+    "MergeSum",
+    "Multicost",
     "ParameterLayer",
     "Pooling",
     "Reshape",
     "Sequential",
+    "SingleOutputTree",
+    "SkipNode",
+    "Tree",
 ]

@@ -34,6 +34,8 @@ def resolve_in_shape(in_obj: Any) -> Shape:
             raise NotConfiguredError(f"Layer {in_obj.name!r} has not been configured yet.")
         return in_obj.out_shape
     shape = getattr(in_obj, "shape", in_obj)
+    if isinstance(shape, list) and not all(isinstance(s, (int, np.integer)) for s in shape):
+        return [resolve_in_shape(s) for s in shape]  # type: ignore[return-value]  # streams
     if isinstance(shape, (int, np.integer)):
         return int(shape)
     if isinstance(shape, (tuple, list)) and all(isinstance(s, (int, np.integer)) for s in shape):

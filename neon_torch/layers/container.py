@@ -43,10 +43,11 @@ class LayerContainer(Layer):
         return desc
 
     def nested_str(self, level: int = 0) -> str:
-        pad = "  " * level
-        lines = [pad + type(self).__name__]
-        lines += [child.nested_str(level + 1) for child in self.layers]
-        return "\n".join(lines)
+        # neon's layout: each child starts on a new line indented by this container's level
+        # and renders itself at level + 1 (so nested containers indent by 4 per level)
+        pad = "\n" + "  " * level
+        children = pad.join(child.nested_str(level + 1) for child in self.layers)
+        return "  " * level + type(self).__name__ + pad + children
 
     def __str__(self) -> str:
         return self.nested_str()
@@ -90,3 +91,9 @@ class Sequential(LayerContainer):
         for layer in self.layers:
             x = layer(x)
         return x
+
+    def to_torch(self) -> nn.Module:
+        """An ``nn.Sequential`` of the children's plain modules, named after the layers."""
+        from ..convert import sequence_module
+
+        return sequence_module(self.layers)

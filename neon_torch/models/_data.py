@@ -77,8 +77,17 @@ def as_batches(dataset: Any, be: Backend) -> Iterator[tuple[Any, Any]]:
         yield to_device(x, be), (None if t is None else to_device(t, be))
 
 
-def prepare_target(t: Any, y: Tensor) -> Any:
-    """Integer labels ``(N,)`` or ``(N, 1)`` become one-hot ``(N, F)`` for ``(N, F)`` outputs."""
+def prepare_target(t: Any, y: Any) -> Any:
+    """Integer labels ``(N,)`` or ``(N, 1)`` become one-hot ``(N, F)`` for ``(N, F)`` outputs.
+
+    For a list of outputs (a Tree), ``t`` is one target for all of them or a list/tuple with
+    one per output.
+    """
+    if isinstance(y, list):
+        ts = t if isinstance(t, (list, tuple)) else [t] * len(y)
+        return [
+            None if ti is None else prepare_target(ti, yi) for ti, yi in zip(ts, y, strict=True)
+        ]
     if isinstance(t, Tensor) and not t.is_floating_point() and y.dim() == 2:
         labels = t.reshape(-1)
         if labels.numel() == y.shape[0]:

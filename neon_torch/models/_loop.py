@@ -55,8 +55,10 @@ def fit(model: Any, dataset: Any, cost: Any, optimizer: Any, num_epochs: int, ca
         model.nbatches = nbatches(dataset)
         callbacks.on_epoch_begin(epoch)
         _epoch(model, dataset, cost, optimizer, callbacks, epoch)
+        model._epoch_done = True  # checkpoints written now count this epoch as completed
         callbacks.on_epoch_end(epoch)
         model.epoch_index += 1
+        model._epoch_done = False
     callbacks.on_train_end()
 
 
@@ -75,10 +77,16 @@ def _epoch(model: Any, dataset: Any, cost: Any, optimizer: Any, callbacks: Any, 
         for p in params:
             p.grad = None
         y = module(x)
-        out = y.detach()
-        t = prepare_target(t, out)
-        total += cost.batch_cost(out, t)
-        y.backward(cost.get_errors(out, t))
+        if isinstance(y, list):  # a Tree: one output per path, one cost each (Multicost)
+            out: Any = [v.detach() for v in y]
+            t = prepare_target(t, out)
+            total += cost.batch_cost(out, t)
+            torch.autograd.backward(y, cost.get_errors(out, t))
+        else:
+            out = y.detach()
+            t = prepare_target(t, out)
+            total += cost.batch_cost(out, t)
+            y.backward(cost.get_errors(out, t))
         optimizer.optimize(layers, epoch=epoch)
         count += 1
         if hooks:

@@ -8,6 +8,7 @@ from .compound_conv import Conv, Deconv
 from .container import LayerContainer, Sequential
 from .convolution import Convolution, Convolution_bias, Deconvolution
 from .cost import GeneralizedCost
+from .cost_mask import GeneralizedCostMask
 from .data_transform import DataTransform
 from .dropout import Dropout
 from .linear import Affine, Bias, CompoundLayer, Linear
@@ -34,6 +35,7 @@ __all__ = [
     "Deconvolution",
     "Dropout",
     "GeneralizedCost",
+    "GeneralizedCostMask",
     "Layer",
     "LayerContainer",
     "Linear",

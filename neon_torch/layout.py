@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "as_sequence",
     "batch_first_to_neon",
     "column_to_vector",
     "conv_w_from_torch",
@@ -38,7 +39,11 @@ __all__ = [
     "is_sequence_shape",
     "linear_w_from_torch",
     "linear_w_to_torch",
+    "lstm_gates_to_torch",
     "neon_to_batch_first",
+    "recurrent_w_from_torch",
+    "recurrent_w_to_torch",
+    "recurrent_w_views",
     "to_neon_sample_order",
     "vector_to_column",
 ]
@@ -131,3 +136,63 @@ def to_neon_sample_order(x: Array, shape: Shape) -> Array:
 def from_neon_sample_order(x: Array, shape: Shape) -> Array:
     """Inverse of :func:`to_neon_sample_order` for samples of neon shape ``shape``."""
     return _permute(x, (0, 2, 1)) if is_sequence_shape(shape) else x
+
+
+# -- recurrent layers: packed weights, gate order and sequence inputs ---------------------------
+
+
+def recurrent_w_views(
+    w: Array, nin: int, nout: int, ngates: int, directions: int = 1
+) -> list[tuple[Array, Array, Array]]:
+    """``(W_input, W_recur, b)`` per direction, as views of neon's packed recurrent ``W``.
+
+    neon packs all weights of a recurrent layer in one ``W`` of shape
+    ``(D·(nin + nout + 1), G·nout)`` (D directions, G gates): D row blocks of ``nin`` input
+    rows, then D blocks of ``nout`` recurrent rows, then D bias rows. Each block is
+    reinterpreted in C order (a reshape, not a transpose) as ``(G·nout, nin)``,
+    ``(G·nout, nout)`` and ``(G·nout,)``: gate ``k`` of the input weights is rows
+    ``[k·nout, (k+1)·nout)`` of the reshaped block, i.e. ``nn.RNN``-style ``weight_ih`` rows.
+    Views share memory (and autograd) with ``w``.
+    """
+    g = ngates * nout
+    rec0 = directions * nin
+    bias0 = directions * (nin + nout)
+    return [
+        (
+            w[d * nin : (d + 1) * nin].reshape(g, nin),
+            w[rec0 + d * nout : rec0 + (d + 1) * nout].reshape(g, nout),
+            w[bias0 + d].reshape(g),
+        )
+        for d in range(directions)
+    ]
+
+
+def recurrent_w_to_torch(w: Array) -> Array:
+    """Recurrent ``W``: neon_torch keeps neon's packed layout as the parameter itself."""
+    return w
+
+
+def recurrent_w_from_torch(w: Array) -> Array:
+    """Inverse of :func:`recurrent_w_to_torch`."""
+    return w
+
+
+def lstm_gates_to_torch(w: torch.Tensor) -> torch.Tensor:
+    """Reorder LSTM gate rows from neon's ``i, f, o, g`` to torch's ``i, f, g, o`` (dim 0)."""
+    n = w.shape[0] // 4
+    return torch.cat((w[: 2 * n], w[3 * n :], w[2 * n : 3 * n]))
+
+
+def as_sequence(x: torch.Tensor, shape: Shape) -> torch.Tensor:
+    """A batch-first input of neon per-sample ``shape`` as a ``(N, T, F)`` sequence.
+
+    neon's recurrent layers read their input buffer as ``(nin, T·N)``: an int shape ``F`` is
+    one step; ``(F, T)`` is already a sequence; a longer shape such as ``(C, H, W)`` has
+    ``nin = C·H`` features over ``T = W`` steps (the buffer's row-major reshape).
+    """
+    if isinstance(shape, int):
+        return x.reshape(x.shape[0], 1, -1)
+    if is_sequence_shape(shape):
+        return x
+    steps = shape[-1]
+    return x.reshape(x.shape[0], -1, steps).transpose(1, 2)

@@ -3,6 +3,7 @@
 from ._base import Layer, ParameterLayer
 from .activation import Activation
 from .batch_norm import BatchNorm
+from .birnn import BiBNRNN, BiLSTM, BiRNN, BiSum, DeepBiLSTM, DeepBiRNN
 from .branch import BranchNode, SkipNode
 from .compound_conv import Conv, Deconv
 from .container import LayerContainer, Sequential
@@ -11,19 +12,30 @@ from .cost import GeneralizedCost
 from .cost_mask import GeneralizedCostMask
 from .data_transform import DataTransform
 from .dropout import Dropout
+from .gru import GRU
 from .linear import Affine, Bias, CompoundLayer, Linear
+from .lookup_table import LookupTable, TokenIdError
 from .lrn import LRN
+from .lstm import LSTM
 from .merge import MergeBroadcast, MergeMultistream, MergeSum
 from .multicost import Multicost
 from .pooling import Pooling
+from .recurrent import Recurrent
+from .recurrent_output import RecurrentLast, RecurrentMean, RecurrentOutput, RecurrentSum
 from .reshape import Reshape
 from .tree import SingleOutputTree, Tree
 
 __all__ = [
+    "GRU",
     "LRN",
+    "LSTM",
     "Activation",
     "Affine",
     "BatchNorm",
+    "BiBNRNN",
+    "BiLSTM",
+    "BiRNN",
+    "BiSum",
     "Bias",
     "BranchNode",
     "CompoundLayer",
@@ -33,21 +45,30 @@ __all__ = [
     "DataTransform",
     "Deconv",
     "Deconvolution",
+    "DeepBiLSTM",
+    "DeepBiRNN",
     "Dropout",
     "GeneralizedCost",
     "GeneralizedCostMask",
     "Layer",
     "LayerContainer",
     "Linear",
+    "LookupTable",
     "MergeBroadcast",
     "MergeMultistream",
     "MergeSum",
     "Multicost",
     "ParameterLayer",
     "Pooling",
+    "Recurrent",
+    "RecurrentLast",
+    "RecurrentMean",
+    "RecurrentOutput",
+    "RecurrentSum",
     "Reshape",
     "Sequential",
     "SingleOutputTree",
     "SkipNode",
+    "TokenIdError",
     "Tree",
 ]

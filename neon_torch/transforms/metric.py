@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..errors import ShapeMismatchError
 from ..registry import neon_type
 from .cost import Cost, safelog
 
@@ -52,8 +53,9 @@ class Metric(Cost):
 class Misclassification(Metric):
     """Fraction of samples whose ``argmax`` of ``y`` differs from ``t``'s (first maximum wins).
 
-    ``steps`` is neon's number of time steps of the output; neon_torch reads the steps from the
-    data and keeps the argument for compatibility. Returns a float.
+    ``steps`` is the number of time steps of the output, as in neon, where it sizes the
+    metric's buffers: sequence outputs ``(N, T, F)`` need ``steps=T`` (every step counts as a
+    sample) and flat outputs ``steps=1``; a mismatch raises (neon crashes). Returns a float.
     """
 
     def __init__(self, steps: int = 1) -> None:
@@ -61,6 +63,13 @@ class Misclassification(Metric):
         self.metric_names = ["Top1Misclass"]
 
     def __call__(self, y: Tensor, t: Tensor, calcrange: slice = slice(0, None)) -> float:
+        got = y.shape[1] if y.dim() == 3 else 1
+        if got != self.steps:
+            raise ShapeMismatchError(
+                f"Misclassification(steps={self.steps}) received outputs of shape "
+                f"{tuple(y.shape)} with {got} time step(s); construct it as "
+                f"Misclassification(steps={got}) for these outputs."
+            )
         y2, t2 = _rows(y, t, calcrange)
         wrong = (y2.argmax(-1) != t2.argmax(-1)).to(torch.float32)
         self.outputs = _np(wrong)[None, :]

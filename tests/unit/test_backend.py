@@ -15,10 +15,16 @@ from neon_torch.errors import BackendError, NeonCompatWarning, UnsupportedNeonFe
 
 def test_signature_and_defaults_are_neons() -> None:
     params = inspect.signature(gen_backend).parameters
-    assert list(params) == [
+    positional = [p for p in params.values() if p.kind != p.KEYWORD_ONLY]
+    assert [p.name for p in positional] == [
         "backend", "rng_seed", "datatype", "batch_size", "stochastic_round", "device_id",
         "max_devices", "compat_mode", "deterministic_update", "deterministic",
     ]  # fmt: skip
+    # neon_torch's own options are keyword-only, so neon's positional calls keep working
+    assert {p.name for p in params.values() if p.kind == p.KEYWORD_ONLY} == {
+        "channels_last",
+        "cudnn_benchmark",
+    }
     assert params["batch_size"].default == 0 and params["datatype"].default is np.float32
 
 

@@ -1,0 +1,347 @@
+"""Bidirectional recurrent layers: ``BiRNN``, ``BiBNRNN``, ``BiLSTM``, ``BiSum`` and the stacked
+``DeepBiRNN`` / ``DeepBiLSTM`` lists."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .. import layout
+from ..backends.backend import current_backend
+from ..errors import LayerConfigError
+from ..registry import neon_type
+from ._base import Layer
+from ._bilstm_error import carry_input_error, unroll_updating_error
+from ._recurrent import RecurrentBase, interpret_in_shape, sequence_input
+from .lstm import lstm_unroll, require_gate_activation
+from .recurrent import rnn_unroll, rnn_unroll_projected
+
+__all__ = ["BiBNRNN", "BiLSTM", "BiRNN", "BiSum", "DeepBiLSTM", "DeepBiRNN"]
+
+
+@neon_type("neon.layers.recurrent.BiRNN", "neon.layers.BiRNN")
+class BiRNN(RecurrentBase):
+    """Bidirectional Elman layer; output rows ``[forward h; backward h]`` (concatenated).
+
+    neon semantics: the forward direction runs t = 0…T-1, the backward one t = T-1…0, each
+    ``h = activation(W_in x_t + W_rec h_prev + b)``. Packed ``W`` of neon shape
+    ``(2·(nin + nout + 1), nout)`` with row blocks ``[Wf_in; Wb_in; Wf_rec; Wb_rec; bf; bb]``.
+    ``split_inputs=True`` feeds input features ``[:nin/2]`` forward and ``[nin/2:]`` backward
+    (then the blocks have ``nin/2`` rows). Both directions start from zero states on every
+    call: neon's input check resets them whenever the input already is a ``(nin, T·N)``
+    sequence, which is how these layers are used; ``reset_cells`` is kept for descriptions.
+
+    Shape:
+        input ``(N, T, nin)``; output ``(N, T, 2·output_size)``.
+    """
+
+    directions = 2
+
+    def __init__(
+        self,
+        output_size: int,
+        init: Any,
+        init_inner: Any = None,
+        activation: Any = None,
+        reset_cells: bool = False,
+        split_inputs: bool = False,
+        name: str | None = None,
+        parallelism: str = "Data",
+    ) -> None:
+        super().__init__(output_size, init, init_inner, activation, reset_cells, name, parallelism)
+        self.split_inputs = split_inputs
+
+    @property
+    def _nin_per_direction(self) -> int:
+        return self.nin // 2 if self.split_inputs else self.nin
+
+    def configure(self, in_obj: Any) -> BiRNN:
+        super().configure(in_obj)
+        if self.split_inputs and self.nin % 2:
+            raise LayerConfigError(
+                f"{type(self).__name__} {self.name!r}: split_inputs=True needs an even number "
+                f"of input features, got {self.nin}."
+            )
+        return self
+
+    def _directions(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Inputs of the forward and (time-reversed) backward direction."""
+        seq = sequence_input(self, x, self.nin, self.nsteps)
+        half = self._nin_per_direction
+        x_f, x_b = (seq[..., :half], seq[..., half:]) if self.split_inputs else (seq, seq)
+        return x_f, self._backward_input(x_b).flip(1)
+
+    def _backward_input(self, x_b: Tensor) -> Tensor:
+        return x_b
+
+    def _unroll(self, x: Tensor, weights: tuple[Tensor, Tensor, Tensor]) -> Tensor:
+        return rnn_unroll(x, *weights, self.activation, None)[0]
+
+    def forward(self, x: Tensor) -> Tensor:
+        x_f, x_b = self._directions(x)
+        w_f, w_b = self.weights()
+        return torch.cat([self._unroll(x_f, w_f), self._unroll_backward(x_b, w_b).flip(1)], -1)
+
+    def _unroll_backward(self, x: Tensor, weights: tuple[Tensor, Tensor, Tensor]) -> Tensor:
+        """The backward direction over time-reversed ``x``."""
+        return self._unroll(x, weights)
+
+    def __str__(self) -> str:
+        kind = type(self).__name__
+        nin = getattr(self, "nin", 0)
+        inputs = f"({nin // 2} inputs) * 2" if self.split_inputs else f"{nin} inputs"
+        return (
+            f"{kind} Layer '{self.name}': {inputs}, ({self.output_size} outputs) * 2, "
+            f"{getattr(self, 'nsteps', '?')} steps"
+        )
+
+
+@neon_type("neon.layers.recurrent.BiLSTM", "neon.layers.BiLSTM")
+class BiLSTM(BiRNN):
+    """Bidirectional LSTM (gate order i, f, o, g per direction), output ``[forward; backward]``.
+
+    neon semantics as :class:`BiRNN` with ``W`` of neon shape ``(2·(nin + nout + 1),
+    4·nout)``; both directions start from zero ``h`` and ``c``. With ``Tanh()`` /
+    ``Logistic()`` each direction runs in torch's fused LSTM kernel (``layer.fused = False``
+    selects the step-by-step path).
+
+    neon 2.6 quirk kept by default: with ``split_inputs=True`` (the second and later layers of a
+    ``DeepBiLSTM``) the backward half of the input error is added to the delta buffer without
+    clearing it, and the BiLSTM below leaves its own in-place updates there, so errors of
+    earlier minibatches leak into later ones (see :mod:`neon_torch.layers._bilstm_error`). Set
+    ``layer.neon_input_error = False`` on the split layer for the true gradient.
+
+    Shape:
+        input ``(N, T, nin)``; output ``(N, T, 2·output_size)``.
+    """
+
+    ngates = 4
+
+    def __init__(
+        self,
+        output_size: int,
+        init: Any,
+        init_inner: Any = None,
+        activation: Any = None,
+        gate_activation: Any = None,
+        reset_cells: bool = False,
+        split_inputs: bool = False,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(output_size, init, init_inner, activation, reset_cells, split_inputs, name)
+        require_gate_activation(self, gate_activation)
+        self.gate_activation = gate_activation
+        self.fused = True
+        self.neon_input_error = True
+        self.carried_error: Tensor | None = None
+        self._error_sink: Any = None
+
+    def configure(self, in_obj: Any) -> BiLSTM:
+        super().configure(in_obj)
+        if self.split_inputs and isinstance(in_obj, BiLSTM):
+            in_obj._error_sink = weakref.ref(self)  # the layer whose error buffer it updates
+        return self
+
+    def _backward_input(self, x_b: Tensor) -> Tensor:
+        if self.split_inputs and self.neon_input_error and torch.is_grad_enabled():
+            return carry_input_error(x_b, self)
+        return x_b
+
+    def _unroll_backward(self, x: Tensor, weights: tuple[Tensor, Tensor, Tensor]) -> Tensor:
+        sink = self._error_sink() if self._error_sink is not None else None
+        if sink is not None and sink.neon_input_error and torch.is_grad_enabled():
+            return unroll_updating_error(x, weights, self.activation, self.gate_activation, sink)
+        return self._unroll(x, weights)
+
+    def _unroll(self, x: Tensor, weights: tuple[Tensor, Tensor, Tensor]) -> Tensor:
+        y, _ = lstm_unroll(x, weights, self.activation, self.gate_activation, None, self.fused)
+        return y
+
+    def __str__(self) -> str:
+        return (
+            f"BiLSTM Layer '{self.name}': {getattr(self, 'nin', '?')} inputs, "
+            f"({self.output_size} outputs) * 2, {getattr(self, 'nsteps', '?')} steps"
+        )
+
+
+@neon_type("neon.layers.recurrent.BiBNRNN", "neon.layers.BiBNRNN")
+class BiBNRNN(BiRNN):
+    """:class:`BiRNN` with sequence-wise batch normalisation of the input projections.
+
+    neon semantics: ``[Wf_in x; Wb_in x]`` (``2·nout`` features) is normalised over all
+    ``T·N`` columns (biased variance, ``eps = 1e-3``, running statistics ``gmean``/``gvar``
+    start at 0 and move with ``rho = 0.9``; inference uses them), scaled by ``gamma`` and
+    shifted by ``beta``, before the recurrence adds ``b``. Optimized parameters: ``W``,
+    ``beta``, ``gamma``. neon's quirks kept: the bias gradient is taken *after* the
+    normalisation's backward (so it is about zero), and descriptions hold ``W``, ``gmean`` and
+    ``gvar`` but not ``gamma``/``beta``.
+
+    Shape:
+        input ``(N, T, nin)``; output ``(N, T, 2·output_size)``.
+    """
+
+    def __init__(
+        self,
+        output_size: int,
+        init: Any,
+        init_inner: Any = None,
+        activation: Any = None,
+        reset_cells: bool = False,
+        split_inputs: bool = False,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(output_size, init, init_inner, activation, reset_cells, split_inputs, name)
+        self.rho = 0.9
+        self.eps = 1e-3
+
+    def allocate(self) -> None:
+        if self._allocated:
+            return
+        super().allocate()
+        be = current_backend()
+        nf = 2 * self.output_size
+        zeros = torch.zeros(nf, dtype=be.torch_dtype, device=be.device)
+        self.beta = nn.Parameter(zeros.clone())
+        self.gamma = nn.Parameter(torch.ones_like(zeros))
+        self.register_buffer("gmean", zeros.clone())
+        self.register_buffer("gvar", zeros.clone())
+
+    def forward(self, x: Tensor) -> Tensor:
+        x_f, x_b = self._directions(x)
+        (wf_in, wf_rec, bf), (wb_in, wb_rec, bb) = self.weights()
+        n = self.output_size
+        # neon takes the bias gradient from the normalisation's input error: route it there
+        # (``b - b.detach()`` is zero in value); the recurrence adds the bias value itself.
+        proj = torch.cat(
+            [x_f @ wf_in.T + (bf - bf.detach()), x_b @ wb_in.T + (bb - bb.detach())], -1
+        )
+        normed = self._normalize(proj)  # per feature over all steps: time order is irrelevant
+        h_f, _ = rnn_unroll_projected(normed[..., :n] + bf.detach(), wf_rec, self.activation, None)
+        h_b, _ = rnn_unroll_projected(normed[..., n:] + bb.detach(), wb_rec, self.activation, None)
+        return torch.cat([h_f, h_b.flip(1)], dim=-1)
+
+    def _normalize(self, h: Tensor) -> Tensor:
+        cols = h.reshape(-1, h.shape[-1])
+        if self.training:
+            mean = cols.mean(0)
+            var = cols.var(0, unbiased=False)
+            with torch.no_grad():
+                self.gmean.mul_(self.rho).add_((1.0 - self.rho) * mean)
+                self.gvar.mul_(self.rho).add_((1.0 - self.rho) * var)
+        else:
+            mean, var = self.gmean, self.gvar
+        return (h - mean) / torch.sqrt(var + self.eps) * self.gamma + self.beta
+
+    def optimized_parameters(self) -> list[nn.Parameter]:
+        self._check_allocated()
+        return [self.W, self.beta, self.gamma]  # type: ignore[list-item]
+
+    def neon_params(self) -> dict[str, np.ndarray]:
+        params = super().neon_params()
+        params["gmean"] = self.gmean.detach().cpu().numpy().reshape(-1, 1).copy()
+        params["gvar"] = self.gvar.detach().cpu().numpy().reshape(-1, 1).copy()
+        return params
+
+    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
+        if index == 0:
+            return super().state_to_neon(index, state)
+        return layout.vector_to_column(state).detach().cpu().numpy().copy()
+
+    def _torch_tensors(self) -> dict[str, Tensor]:
+        return {"W": self.W, "gmean": self.gmean, "gvar": self.gvar}  # type: ignore[dict-item]
+
+
+@neon_type("neon.layers.recurrent.BiSum", "neon.layers.BiSum")
+class BiSum(Layer):
+    """Adds the forward and backward halves of a bidirectional output: ``x[:F/2] + x[F/2:]``.
+
+    Shape:
+        input ``(N, T, F)``; output ``(N, T, F/2)``.
+    """
+
+    def configure(self, in_obj: Any) -> BiSum:
+        super().configure(in_obj)
+        self.nin, self.nsteps = interpret_in_shape(self.in_shape)  # type: ignore[arg-type]
+        if self.nin % 2:
+            raise LayerConfigError(
+                f"BiSum {self.name!r}: the input needs an even number of features, got {self.nin}."
+            )
+        self.out_shape = (self.nin // 2, self.nsteps)
+        return self
+
+    def forward(self, x: Tensor) -> Tensor:
+        seq = sequence_input(self, x, self.nin, self.nsteps)
+        half = self.nin // 2
+        return seq[..., :half] + seq[..., half:]
+
+    def __str__(self) -> str:
+        return "Sum layer to combine the forward and backward passes for BiRNN"
+
+
+def _check_depth(depth: int) -> None:
+    if depth <= 0:
+        raise LayerConfigError(f"depth must be at least 1, got {depth}.")
+
+
+class DeepBiRNN(list):
+    """A list of stacked :class:`BiRNN` (``batch_norm=True``: :class:`BiBNRNN`) layers.
+
+    neon semantics: the first layer reads the whole input; each further layer has
+    ``split_inputs=True`` (its forward direction reads the previous forward features, its
+    backward direction the backward ones), unless ``bi_sum=True``, which puts a
+    :class:`BiSum` after every layer instead. Containers flatten the list.
+    """
+
+    def __init__(
+        self,
+        nout: int,
+        init: Any,
+        init_inner: Any = None,
+        activation: Any = None,
+        reset_cells: bool = False,
+        depth: int = 1,
+        batch_norm: bool = False,
+        bi_sum: bool = False,
+    ) -> None:
+        super().__init__()
+        _check_depth(depth)
+        kind = BiBNRNN if batch_norm else BiRNN
+        for level in range(depth):
+            split = level > 0 and not bi_sum
+            self.append(kind(nout, init, init_inner, activation, reset_cells, split_inputs=split))
+            if bi_sum:
+                self.append(BiSum())
+
+
+class DeepBiLSTM(list):
+    """A list of ``depth`` stacked :class:`BiLSTM` layers; the second and later ones have
+    ``split_inputs=True``. Containers flatten the list."""
+
+    def __init__(
+        self,
+        nout: int,
+        init: Any,
+        init_inner: Any = None,
+        activation: Any = None,
+        gate_activation: Any = None,
+        reset_cells: bool = False,
+        depth: int = 1,
+    ) -> None:
+        super().__init__()
+        _check_depth(depth)
+        for level in range(depth):
+            self.append(
+                BiLSTM(
+                    nout,
+                    init,
+                    init_inner,
+                    activation,
+                    gate_activation,
+                    reset_cells,
+                    split_inputs=level > 0,
+                )
+            )

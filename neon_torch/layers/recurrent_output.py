@@ -1,0 +1,71 @@
+"""Layers that collapse the time axis: ``RecurrentSum``, ``RecurrentMean``, ``RecurrentLast``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor
+
+from ..registry import neon_type
+from ._base import Layer
+from ._recurrent import interpret_in_shape, sequence_input
+
+__all__ = ["RecurrentLast", "RecurrentMean", "RecurrentOutput", "RecurrentSum"]
+
+
+class RecurrentOutput(Layer):
+    """Base of the time-collapsing layers (neon's ``RecurrentOutput``); no parameters.
+
+    neon semantics: the default name is the bare class name (``"RecurrentSum"``); the input is
+    read as ``(nin, T)`` steps (see :func:`~neon_torch.layers._recurrent.interpret_in_shape`).
+    neon gives the output the shape ``(nin, 1)``; neon_torch uses the equivalent flat ``nin``,
+    so the output tensor is ``(N, nin)``.
+
+    Shape:
+        input ``(N, T, nin)``; output ``(N, nin)``.
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name if name else type(self).__name__)
+
+    def configure(self, in_obj: Any) -> RecurrentOutput:
+        super().configure(in_obj)
+        self.nin, self.nsteps = interpret_in_shape(self.in_shape)  # type: ignore[arg-type]
+        self.out_shape = self.nin
+        return self
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._collapse(sequence_input(self, x, self.nin, self.nsteps))
+
+    def _collapse(self, seq: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return (
+            f"RecurrentOutput choice {self.name} : ({getattr(self, 'nin', '?')}, "
+            f"{getattr(self, 'nsteps', '?')}) inputs, {getattr(self, 'nin', '?')} outputs"
+        )
+
+
+@neon_type("neon.layers.recurrent.RecurrentSum", "neon.layers.RecurrentSum")
+class RecurrentSum(RecurrentOutput):
+    """Sum over the time steps; the backward copies the error to every step."""
+
+    def _collapse(self, seq: Tensor) -> Tensor:
+        return seq.sum(dim=1)
+
+
+@neon_type("neon.layers.recurrent.RecurrentMean", "neon.layers.RecurrentMean")
+class RecurrentMean(RecurrentOutput):
+    """Mean over the time steps (each step scaled by ``1/T``, then summed, as neon does)."""
+
+    def _collapse(self, seq: Tensor) -> Tensor:
+        return (seq * (1.0 / seq.shape[1])).sum(dim=1)
+
+
+@neon_type("neon.layers.recurrent.RecurrentLast", "neon.layers.RecurrentLast")
+class RecurrentLast(RecurrentOutput):
+    """The last time step; the backward puts the error on that step only."""
+
+    def _collapse(self, seq: Tensor) -> Tensor:
+        return seq[:, -1]

@@ -1,0 +1,67 @@
+"""What the golden tests share: the recording callback, fixture-key parsing, description shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from neon_torch.callbacks import Callback
+
+__all__ = ["Recorder", "keyed", "structure"]
+
+
+class Recorder(Callback):
+    """Records what neon's fixture generator recorded, at the same hook, in neon layout:
+    the cost of every minibatch, each optimized parameter and its gradient after the step, and
+    the epoch costs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.costs: list[float] = []
+        self.params: list[dict[str, list[np.ndarray]]] = []
+        self.grads: list[dict[str, list[np.ndarray]]] = []
+        self.epoch_costs: list[float] = []
+
+    def on_minibatch_end(self, callback_data: dict, model: Any, epoch: int, minibatch: int):
+        self.costs.append(model.cost.cost.item())
+        params, grads = {}, {}
+        for layer in model.layers_to_optimize:  # in neon layout, get_params order
+            tensors = layer.optimized_parameters()
+            params[layer.name] = [layer.state_to_neon(i, p) for i, p in enumerate(tensors)]
+            grads[layer.name] = [layer.state_to_neon(i, p.grad) for i, p in enumerate(tensors)]
+        self.params.append(params)
+        self.grads.append(grads)
+
+    def on_epoch_end(self, callback_data: dict, model: Any, epoch: int) -> None:
+        self.epoch_costs.append(model.total_cost.item())
+
+
+def keyed(ref: Any, prefix: str) -> dict[tuple[str, int], np.ndarray]:
+    """Fixture arrays ``'<prefix>/<layer name>/<param index>'`` keyed by (name, index)."""
+    out = {}
+    for key in ref.files:
+        if key.startswith(prefix + "/"):
+            _, name, index = key.split("/")
+            out[(name, int(index))] = ref[key]
+    return out
+
+
+def structure(node: Any) -> Any:
+    """A description with arrays replaced by (shape, dtype) and the fixture's JSON type tags
+    unwrapped, for comparing neon's dumped description structures."""
+    if isinstance(node, np.ndarray):
+        return ("array", tuple(node.shape), str(node.dtype))
+    if isinstance(node, dict):
+        if "__ndarray__" in node:
+            return ("array", tuple(node["__ndarray__"]), node["dtype"])
+        if "__list__" in node:
+            return [structure(v) for v in node["__list__"]]
+        if "__tuple__" in node:
+            return tuple(structure(v) for v in node["__tuple__"])
+        return {k: structure(v) for k, v in node.items() if k != "rng_state"}
+    if isinstance(node, (list, tuple)):
+        return type(node)(structure(v) for v in node)
+    if isinstance(node, float):
+        return round(node, 6)
+    return node

@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from neon_torch.backends import gen_backend
-from neon_torch.callbacks import Callback, Callbacks
+from neon_torch.callbacks import Callbacks
 from neon_torch.data import ArrayIterator
 from neon_torch.initializers import Constant, Gaussian  # noqa: F401 - eval'ed from the fixture
 from neon_torch.layers import (  # noqa: F401
@@ -55,6 +55,7 @@ from neon_torch.transforms import (  # noqa: F401
 )
 
 from ..conftest import NEON_REF, load_case
+from ..helpers.golden import Recorder, keyed, structure
 
 CASES = [
     ("mlp", "mlp_gdm"),
@@ -68,30 +69,6 @@ CASES = [
     ("containers", "residual"),
     ("containers", "tree_branch"),
 ]
-
-
-class Recorder(Callback):
-    """Records what neon's fixture generator recorded, at the same hook."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.costs: list[float] = []
-        self.params: list[dict[str, list[np.ndarray]]] = []
-        self.grads: list[dict[str, list[np.ndarray]]] = []
-        self.epoch_costs: list[float] = []
-
-    def on_minibatch_end(self, callback_data: dict, model: Any, epoch: int, minibatch: int):
-        self.costs.append(model.cost.cost.item())
-        params, grads = {}, {}
-        for layer in model.layers_to_optimize:  # in neon layout, get_params order
-            tensors = layer.optimized_parameters()
-            params[layer.name] = [layer.state_to_neon(i, p) for i, p in enumerate(tensors)]
-            grads[layer.name] = [layer.state_to_neon(i, p.grad) for i, p in enumerate(tensors)]
-        self.params.append(params)
-        self.grads.append(grads)
-
-    def on_epoch_end(self, callback_data: dict, model: Any, epoch: int) -> None:
-        self.epoch_costs.append(model.total_cost.item())
 
 
 def _neon_params(layer: Any) -> list[np.ndarray]:
@@ -135,17 +112,8 @@ def run(request: pytest.FixtureRequest) -> Any:
     result.clear()  # failed tests' tracebacks must not keep the model (and its names) alive
 
 
-def _keyed(ref: Any, prefix: str) -> dict[tuple[str, int], np.ndarray]:
-    out = {}
-    for key in ref.files:
-        if key.startswith(prefix + "/"):
-            _, name, index = key.split("/")
-            out[(name, int(index))] = ref[key]
-    return out
-
-
 def test_initial_weights_are_bit_identical(run: dict) -> None:
-    expected = _keyed(run["ref"], "param_init")
+    expected = keyed(run["ref"], "param_init")
     assert expected, "fixture has no initial weights"
     for (name, index), value in expected.items():
         got = run["init"][name][index]
@@ -161,11 +129,11 @@ def test_cost_trace_and_epoch_costs(run: dict) -> None:
 
 def test_gradients_and_weights_after_each_recorded_step(run: dict) -> None:
     ref, rec = run["ref"], run["recorder"]
-    for (name, index), steps in _keyed(ref, "grad_mb").items():
+    for (name, index), steps in keyed(ref, "grad_mb").items():
         for step, value in enumerate(steps):
             got = rec.grads[step][name][index].reshape(value.shape)
             np.testing.assert_allclose(got, value, rtol=1e-5, atol=1e-6, err_msg=f"{name} {step}")
-    for (name, index), steps in _keyed(ref, "param_after_mb").items():
+    for (name, index), steps in keyed(ref, "param_after_mb").items():
         for step, value in enumerate(steps):
             got = rec.params[step][name][index].reshape(value.shape)
             np.testing.assert_allclose(got, value, rtol=1e-5, atol=1e-7, err_msg=f"{name} {step}")
@@ -173,7 +141,7 @@ def test_gradients_and_weights_after_each_recorded_step(run: dict) -> None:
 
 def test_final_weights(run: dict) -> None:
     layers = {layer.name: layer for layer in run["model"].layers_to_optimize}
-    expected = _keyed(run["ref"], "param_final")
+    expected = keyed(run["ref"], "param_final")
     assert expected
     for (name, index), value in expected.items():
         got = _neon_params(layers[name])[index]
@@ -253,23 +221,4 @@ def test_description_structure_matches_neon(run: dict) -> None:
         pytest.skip("neon dumped no description for this case")
     expected = json.loads(path.read_text())
     got = run["model"].get_description(get_weights=True, keep_states=True)
-    assert _structure(got) == _structure(expected)
-
-
-def _structure(node: Any) -> Any:
-    """Replace arrays by (shape, dtype) and unwrap the fixture's JSON type tags."""
-    if isinstance(node, np.ndarray):
-        return ("array", tuple(node.shape), str(node.dtype))
-    if isinstance(node, dict):
-        if "__ndarray__" in node:
-            return ("array", tuple(node["__ndarray__"]), node["dtype"])
-        if "__list__" in node:
-            return [_structure(v) for v in node["__list__"]]
-        if "__tuple__" in node:
-            return tuple(_structure(v) for v in node["__tuple__"])
-        return {k: _structure(v) for k, v in node.items() if k != "rng_state"}
-    if isinstance(node, (list, tuple)):
-        return type(node)(_structure(v) for v in node)
-    if isinstance(node, float):
-        return round(node, 6)
-    return node
+    assert structure(got) == structure(expected)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .. import layout
 from .._object import NervanaObject
 from ..backends.backend import current_backend
 from ..errors import NeonTorchError, ShapeMismatchError
@@ -50,12 +51,15 @@ class ArrayIterator(NervanaDataIterator):
       regression targets ``(ndata, K)`` (``make_onehot=False``), or is None, in which case the
       targets are the inputs (autoencoders);
     * ``lshape`` is the per-sample shape (e.g. ``(C, H, W)``) and becomes ``shape``, which the
-      first layer is configured from; without it ``shape`` is the int ``F``;
+      first layer is configured from; without it ``shape`` is the int ``F``; a 2-tuple
+      ``(F, T)`` is a sequence, each row read as F features x T steps;
     * no shuffling; minibatches of ``be.bsz`` samples; a short last batch is completed with
       samples from the start of the data, and the next epoch then starts after those samples
       (``start``), so ``nbatches = ceil((ndata - start) / bsz)`` can change between epochs;
       ``reset()`` goes back to ``start = 0`` (``Model.eval`` and ``get_outputs`` call it,
-      ``fit`` does not).
+      ``fit`` does not);
+    * a stateful recurrent layer reading these minibatches directly zeroes its state when it
+      is switched to another iterator (each input tensor carries ``neon_source``).
 
     neon_torch: the arrays are copied to the backend's device once, at construction (and again
     only if the backend's device changes); minibatches are batch-first tensors ``(bsz, *shape)``
@@ -100,8 +104,12 @@ class ArrayIterator(NervanaDataIterator):
                 )
         shapes = [self.lshape or int(a.reshape(self.ndata, -1).shape[1]) for a in arrays]
         self.shape: Any = shapes if self._multi else shapes[0]
+        # rows are samples flattened in neon's order; sequences (F, T) become (T, F)
         self._host_x = [
-            a.reshape((self.ndata, *_dims(s))) for a, s in zip(arrays, shapes, strict=True)
+            np.ascontiguousarray(
+                layout.from_neon_sample_order(a.reshape((self.ndata, *_dims(s))), s)
+            )
+            for a, s in zip(arrays, shapes, strict=True)
         ]
         self._host_y = self._targets(y)
         self._device: torch.device | None = None
@@ -186,6 +194,8 @@ class ArrayIterator(NervanaDataIterator):
         bsz = self._bsz()
         for i1 in range(self.start, self.ndata, bsz):
             xs = [self._take(x, i1, bsz) for x in self._x]
+            for v in xs:  # a stateful first recurrent layer resets on a new source, as neon
+                v.neon_source = self
             x: Any = xs if self._multi else xs[0]
             t = x if self._y is None else self._take(self._y, i1, bsz)
             if i1 + bsz > self.ndata:

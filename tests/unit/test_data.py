@@ -94,3 +94,24 @@ def test_data_is_staged_on_the_backend_device_once() -> None:
     it.reset()
     again = [x.data_ptr() for x, _ in it]
     assert first == again  # views into the same staged tensor, no per-epoch copies
+
+
+def test_sequence_lshape_is_batch_first_and_a_new_source_resets_recurrent_state() -> None:
+    from neon_torch.initializers import Gaussian
+    from neon_torch.layers import LSTM, Affine, RecurrentLast
+    from neon_torch.models import Model
+    from neon_torch.transforms import Logistic, Softmax, Tanh
+
+    gen_backend("cpu", rng_seed=0, batch_size=4)
+    X = np.random.RandomState(0).rand(8, 3 * 5).astype(np.float32)
+    train = ArrayIterator(X, np.arange(8) % 2, nclass=2, lshape=(3, 5))
+    other = ArrayIterator(X, np.arange(8) % 2, nclass=2, lshape=(3, 5))
+    x, _ = next(iter(train))
+    assert x.shape == (4, 5, 3)  # (N, T, F): row n read as F=3 features x T=5 steps
+    assert torch.equal(x[1, 2], torch.tensor(X[1].reshape(3, 5)[:, 2]))
+    lstm = LSTM(4, Gaussian(), activation=Tanh(), gate_activation=Logistic())
+    model = Model([lstm, RecurrentLast(), Affine(2, Gaussian(), activation=Softmax())])
+    first = model.get_outputs(train)
+    again = model.get_outputs(train)  # neon's default: the state carries on
+    assert not np.allclose(first, again)
+    np.testing.assert_array_equal(model.get_outputs(other), first)  # new source: zero state

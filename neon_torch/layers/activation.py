@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..layout import is_sequence_shape
 from ..registry import neon_type
@@ -44,6 +44,12 @@ class Activation(Layer):
             # (N, C, H, W) -> (N, C·H·W) -> transform -> (N, C, H, W)
             return self.transform(x.reshape(x.shape[0], -1)).reshape(x.shape)
         return self.transform(x)
+
+    def to_torch(self) -> nn.Module:
+        """``nn.ReLU``, ``nn.Sigmoid``, ``nn.Softmax(dim=-1)``, ... for the transform."""
+        from ..convert._transforms import transform_module
+
+        return transform_module(self.transform, flat_features=not self._flatten)
 
     def __str__(self) -> str:
         return f"Activation Layer '{self.name}': {type(self.transform).__name__}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .. import layout
 from ..backends.backend import current_backend
@@ -61,6 +61,13 @@ class Dropout(Layer):
             mask = self._mask(x)
             return x * (mask / self.keep if self.caffe_mode else mask)
         return x if self.caffe_mode else x * self.keep
+
+    def to_torch(self) -> nn.Module:
+        """``nn.Dropout(1 - keep)`` in caffe mode, else
+        :class:`~neon_torch.convert.modules.NeonDropout` (``x * keep`` at inference)."""
+        from ..convert.modules import NeonDropout
+
+        return nn.Dropout(1.0 - self.keep) if self.caffe_mode else NeonDropout(self.keep)
 
     def __str__(self) -> str:
         nout = shape_size(self.in_shape) if self.in_shape is not None else "?"

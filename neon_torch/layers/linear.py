@@ -88,6 +88,16 @@ class Linear(ParameterLayer):
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.weight}  # type: ignore[dict-item]
 
+    def to_torch(self) -> nn.Module:
+        """``nn.Linear(nin, nout, bias=False)`` (after ``nn.Flatten`` for image inputs)."""
+        self._check_allocated()
+        w = self.weight.detach()  # type: ignore[union-attr]
+        linear = nn.Linear(self.nin, self.nout_, bias=False, dtype=w.dtype, device=w.device)
+        linear.weight.data.copy_(w)
+        if isinstance(self.in_shape, tuple) and not self._sequence:
+            return nn.Sequential(nn.Flatten(), linear)
+        return linear
+
     def __str__(self) -> str:
         nin = getattr(self, "nin", "?")
         return f"Linear Layer '{self.name}': {nin} inputs, {self.nout_} outputs"
@@ -148,6 +158,29 @@ class Bias(ParameterLayer):
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.bias}  # type: ignore[dict-item]
+
+    def to_torch(self) -> nn.Module:
+        """A :class:`~neon_torch.convert.modules.FeatureBias` (when it cannot fold)."""
+        from ..convert.modules import FeatureBias
+
+        self._check_allocated()
+        return FeatureBias(self.bias, layout.is_sequence_shape(self.in_shape))  # type: ignore[arg-type]
+
+    def fold_into_torch(self, previous: nn.Module) -> bool:
+        """Become the ``bias`` of a preceding bias-less ``nn.Linear`` / ``nn.Conv*d`` /
+        ``nn.ConvTranspose*d`` (also the last module of an ``nn.Sequential``)."""
+        self._check_allocated()
+        if isinstance(previous, nn.Sequential) and len(previous):
+            previous = previous[-1]
+        foldable = (nn.Linear, nn.modules.conv._ConvNd)
+        if not isinstance(previous, foldable) or previous.bias is not None:
+            return False
+        if previous.weight.shape[0 if isinstance(previous, nn.Linear) else _out_axis(previous)] != (
+            self.bias_size
+        ):
+            return False
+        previous.bias = nn.Parameter(self.bias.detach().clone())  # type: ignore[union-attr]
+        return True
 
     def __str__(self) -> str:
         shape = self.in_shape
@@ -224,6 +257,11 @@ class Affine(CompoundLayer):
         super().__init__(bias=bias, batch_norm=batch_norm, activation=activation, name=name)
         self.append(Linear(nout, init=init, bsum=batch_norm, name=name, parallelism=parallelism))
         self.add_postfilter_layers()
+
+
+def _out_axis(conv: nn.Module) -> int:
+    """Axis of the output maps in a torch convolution weight (1 for transposed ones)."""
+    return 1 if getattr(conv, "transposed", False) else 0
 
 
 def _to_numpy(t: Tensor) -> np.ndarray:

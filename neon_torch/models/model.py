@@ -13,11 +13,12 @@ from .._object import NervanaObject
 from .._version import NEON_VERSION
 from ..backends.backend import current_backend
 from ..data.dataiterator import NervanaDataIterator
-from ..errors import NotConfiguredError, ShapeMismatchError, UnsupportedNeonFeature, warn_once
+from ..errors import NotConfiguredError, ShapeMismatchError, warn_once
 from ..layers._base import ParameterLayer
 from ..layers.container import LayerContainer, Sequential
 from ..layout import is_sequence_shape
 from ..registry import neon_type
+from ..serialization import model_io
 from . import _loop
 from ._data import as_batches, dataset_shape, first_batch, prepare_target, to_device
 
@@ -57,11 +58,9 @@ class Model(NervanaObject):
     ) -> None:
         super().__init__(name)
         self.be = current_backend()
+        loaded = None
         if isinstance(layers, (str, os.PathLike, dict)):
-            raise UnsupportedNeonFeature(
-                "Model(<.prm path or description>) is not supported by this neon_torch version "
-                "yet; build the layers in code."
-            )
+            layers, loaded = model_io.layers_from(layers)
         if dataset is not None:
             warn_once("Model.dataset", "Model(dataset=...) is deprecated in neon and ignored.")
         self.layers: LayerContainer = (
@@ -77,6 +76,10 @@ class Model(NervanaObject):
         self.ndata = 0
         self._total_cost: Tensor | None = None
         self._last_output: Tensor | None = None
+        self._pending_load: Any = None
+        self._pending_optimizer: Any = None
+        if loaded is not None:
+            model_io.load_into(self, loaded, load_states=not weights_only)
 
     # -- the torch side --------------------------------------------------------------------
     @property
@@ -114,7 +117,10 @@ class Model(NervanaObject):
             be.bsz = self._batch_size_of(dataset)
         shape = dataset_shape(dataset)
         self.layers.configure(shape)
-        self.layers.allocate()
+        if self._pending_load is not None:
+            model_io.apply_pending(self)
+        else:
+            self.layers.allocate()
         if cost is not None:
             cost.initialize(self.layers)
             self.cost = cost
@@ -213,6 +219,7 @@ class Model(NervanaObject):
         self.ndata = getattr(dataset, "ndata", 0)
         self.initialize(dataset, cost)
         self._check_dataset(dataset)
+        model_io.restore_optimizer_state(self, optimizer)
         _loop.fit(self, dataset, cost, optimizer, num_epochs, callbacks)
 
     def eval(self, dataset: Any, metric: Any) -> np.ndarray:
@@ -294,6 +301,44 @@ class Model(NervanaObject):
             desc["optimizer"] = self.optimizer.get_description()
         desc["model"] = self.layers.layer_description(get_weights, keep_states)
         return desc
+
+    # -- files (logic in neon_torch.serialization.model_io) --------------------------------
+    def serialize(self, fn: str | os.PathLike[str] | None = None, keep_states: bool = True) -> Any:
+        """neon's ``serialize``: the description with weights, ``epoch_index`` (stored as
+        ``epoch_index + 1``, as neon does) and ``train_input_shape``; with ``fn`` it is written
+        there as a neon_torch ``.prm`` and None is returned."""
+        if fn is not None:
+            model_io.save_params(self, fn, keep_states)
+            return None
+        return model_io.serialize(self, keep_states)
+
+    def save_params(self, param_path: str | os.PathLike[str], keep_states: bool = True) -> None:
+        """Write the weights (and optimizer states) to ``param_path`` as a neon_torch ``.prm``:
+        one safetensors file, written atomically (see ``docs/prm_format.md``)."""
+        model_io.save_params(self, param_path, keep_states)
+
+    def load_params(self, param_path: str | os.PathLike[str], load_states: bool = True) -> None:
+        """Load weights (and, with ``load_states``, optimizer states, the RNG state and the
+        counters) from a neon_torch ``.prm`` or a neon-written pickle, matched by position.
+        A failure leaves the model unchanged."""
+        model_io.load_into(self, param_path, load_states)
+
+    def load_weights(self, weight_path: str | os.PathLike[str]) -> None:
+        """Deprecated neon alias of :meth:`load_params`."""
+        model_io.load_into(self, weight_path, True)
+
+    def deserialize(self, model_dict: dict, data: Any = None, load_states: bool = True) -> None:
+        """Load a description dict (as returned by :meth:`serialize`) into this model."""
+        if data is not None:
+            warn_once("Model.deserialize.data", "deserialize(data=...) is ignored, as in neon.")
+        model_io.load_into(self, model_dict, load_states)
+
+    def to_torch(self) -> nn.Module:
+        """A plain ``torch.nn.Module`` equal to this model at inference (weights copied);
+        see :func:`neon_torch.convert.to_torch_module`."""
+        from ..convert import to_torch_module
+
+        return to_torch_module(self)
 
     def __str__(self) -> str:
         return "Network Layers:\n" + self.layers.nested_str()

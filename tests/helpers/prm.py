@@ -1,53 +1,23 @@
-"""Read neon ``.prm`` files in tests (TEST-ONLY; the package has its own loader).
+"""Helpers for neon ``.prm`` fixtures in tests.
 
-neon writes ``pickle.dump(desc, f, 2)`` from Python 2 with numpy 1.x. Reading it needs
-``encoding='latin1'`` (Python 2 ``str`` byte strings inside numpy pickles) and only a handful of
-globals: numpy's array/scalar reconstruction, ``numpy.ndarray``, ``numpy.dtype`` and
-``_codecs.encode`` (how protocol 2 stores ``bytes``). Anything else is refused, so a test never
-runs code from a fixture.
+Files are read by the package's own loader (:func:`neon_torch.serialization.read_raw`: the
+restricted unpickler, so a test never runs code from a fixture); these helpers only walk the
+loaded dict and copy weights by position into models built in code.
 """
 
 from __future__ import annotations
 
-import codecs
-import pickle
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-try:  # numpy >= 2 moved the implementation; `numpy.core` only warns and forwards
-    from numpy._core import multiarray as _multiarray
-except ImportError:  # pragma: no cover - numpy 1.x
-    from numpy.core import multiarray as _multiarray  # type: ignore[no-redef]
+from neon_torch.serialization import read_raw
 
 __all__ = ["load_prm", "parameter_entries", "set_weights_from_prm"]
 
-_ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-    ("numpy.core.multiarray", "scalar"): _multiarray.scalar,
-    ("numpy._core.multiarray", "scalar"): _multiarray.scalar,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-    ("_codecs", "encode"): codecs.encode,
-}
-
-
-class _PrmUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return _ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(
-                f"global {module}.{name} is not allowed in a neon .prm file"
-            ) from None
-
 
 def load_prm(path: str | Path) -> dict:
-    """The dict neon pickled into ``path``."""
-    with open(path, "rb") as f:
-        return _PrmUnpickler(f, encoding="latin1").load()
+    """The dict neon pickled into ``path``, as written (not normalised)."""
+    return read_raw(path)[1]
 
 
 def parameter_entries(prm: dict) -> list[dict]:

@@ -1,0 +1,7 @@
+"""``python -m neon_torch.cli``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,92 @@
+"""``neon-torch convert IN OUT``: a neon or neon_torch ``.prm`` to another format.
+
+OUT's suffix chooses the format: ``.pt`` (a PyTorch state dict saved with ``torch.save``),
+``.safetensors`` (the same state dict), ``.pt2`` (a ``torch.export`` program of the plain
+module; input shape from the file, batch size ``--batch-size``) or ``.prm`` (neon_torch's
+format, e.g. to convert a neon pickle once and for all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from ..errors import PrmFormatError
+
+NAME = "convert"
+HELP = "convert a .prm file (neon or neon_torch) to .pt, .safetensors, .pt2 or .prm"
+_SUFFIXES = (".pt", ".safetensors", ".pt2", ".prm")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="a neon .prm/.pkl (optionally gzipped) or neon_torch .prm")
+    parser.add_argument("output", help=f"output file; its suffix is one of {', '.join(_SUFFIXES)}")
+    parser.add_argument("--batch-size", type=int, default=1, help="example batch for .pt2")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
+
+
+def _say(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    if out.suffix not in _SUFFIXES:
+        raise PrmFormatError(
+            f"{out}: unknown output suffix {out.suffix!r}; use one of {', '.join(_SUFFIXES)}."
+        )
+    if not os.path.exists(args.input):
+        raise FileNotFoundError(f"{args.input}: no such file")
+    start = time.perf_counter()
+    size = os.path.getsize(args.input)
+    _say(args, f"reading {args.input} ({size / 2**20:.1f} MiB)")
+    if out.suffix == ".prm":
+        from ..serialization import prm_file, read_file
+
+        loaded = read_file(args.input)
+        _say(args, f"read {loaded.kind} in {time.perf_counter() - start:.2f}s; writing {out}")
+        prm_file.write_prm(out, loaded.tree)
+    else:
+        _convert_to_torch(args, out)
+    _say(
+        args,
+        f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB) in {time.perf_counter() - start:.2f}s",
+    )
+    return 0
+
+
+def _convert_to_torch(args: argparse.Namespace, out: Path) -> None:
+    import torch
+
+    from ..convert import to_torch_module
+    from ..models import Model
+    from ..serialization._atomic import atomic_write
+
+    model = Model(args.input)
+    module = to_torch_module(model)
+    _say(args, f"built {type(module).__name__} with {len(module.state_dict())} tensors; writing")
+    if out.suffix == ".pt2":
+        shape = model.layers.in_shape
+        dims = (shape,) if isinstance(shape, int) else tuple(shape)
+        if len(dims) == 2:  # neon (F, T) sequences are (N, T, F) batch-first
+            dims = (dims[1], dims[0])
+        param = next(module.parameters())
+        example = torch.zeros((args.batch_size, *dims), dtype=param.dtype)
+        program = torch.export.export(module, (example,))
+        with atomic_write(out) as f:
+            torch.export.save(program, f)
+        return
+    state = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
+    if out.suffix == ".safetensors":
+        from safetensors.torch import save
+
+        data = save(state, metadata={"source": os.path.basename(args.input)})
+        with atomic_write(out) as f:
+            f.write(data)
+    else:
+        with atomic_write(out) as f:
+            torch.save(state, f)

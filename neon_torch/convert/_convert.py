@@ -1,0 +1,85 @@
+"""neon_torch models -> plain ``torch.nn`` modules and PyTorch state dicts.
+
+The per-layer protocol (see :meth:`neon_torch.layers.Layer.to_torch`): every layer returns a
+plain module with copies of its weights for its **inference** forward on batch-first tensors,
+and a layer may instead fold itself into the module made for the layer before it
+(:meth:`~neon_torch.layers.Layer.fold_into_torch`: a Bias into a bias-less ``nn.Linear`` or
+``nn.Conv2d``). Containers assemble their children with :func:`sequence_module`: an
+``nn.Sequential`` whose children are named after the neon layers (``Linear_0``,
+``Linear_0_Rectlin``, ...), so state-dict keys read ``Linear_0.weight``, ``Linear_0.bias``,
+``Linear_0_bnorm.running_mean``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+from torch import Tensor, nn
+
+from ..errors import NotConfiguredError
+
+__all__ = ["sequence_module", "to_state_dict", "to_torch_module"]
+
+
+def _module_name(name: str, used: set[str]) -> str:
+    base = re.sub(r"\W", "_", str(name)) or "layer"
+    candidate, k = base, 1
+    while candidate in used:
+        candidate, k = f"{base}_{k}", k + 1
+    used.add(candidate)
+    return candidate
+
+
+def sequence_module(layers: Iterable[Any]) -> nn.Sequential:
+    """An ``nn.Sequential`` of the plain modules of ``layers`` (folding where layers allow)."""
+    modules: OrderedDict[str, nn.Module] = OrderedDict()
+    used: set[str] = set()
+    previous: nn.Module | None = None
+    for layer in layers:
+        if previous is not None and layer.fold_into_torch(previous):
+            continue
+        previous = layer.to_torch()
+        modules[_module_name(layer.name, used)] = previous
+    return nn.Sequential(modules)
+
+
+def _model(source: Any) -> Any:
+    from ..models import Model
+
+    if isinstance(source, Model):
+        return source
+    if isinstance(source, (str, os.PathLike, dict)):
+        return Model(source)
+    raise TypeError(f"expected a Model, a .prm path or a description dict, got {source!r:.80}")
+
+
+def to_torch_module(source: Any) -> nn.Module:
+    """A plain ``torch.nn.Module`` equal to ``source`` at inference, in ``eval()`` mode.
+
+    ``source``: a ``Model``, a path to a neon_torch ``.prm`` or a neon-written file, or a
+    description dict. Inputs and outputs are batch-first, as ``Model.fprop``'s. The module
+    uses only ``torch.nn`` and :mod:`neon_torch.convert.modules`, and ``torch.export``
+    exports it.
+
+    Raises:
+        NotConfiguredError: the model has no weights yet (call ``initialize`` first).
+        UnsupportedNeonFeature: a layer without a plain-torch equivalent.
+    """
+    model = _model(source)
+    if not model.initialized:
+        raise NotConfiguredError(
+            "The model has no weights yet; call model.initialize(dataset) (or load a .prm) "
+            "before converting it."
+        )
+    module = model.layers.to_torch()
+    module.eval()
+    return module
+
+
+def to_state_dict(source: Any) -> dict[str, Tensor]:
+    """The PyTorch state dict (torch layouts and names) of :func:`to_torch_module`'s module."""
+    return dict(to_torch_module(source).state_dict())

@@ -1,0 +1,131 @@
+"""Normalise descriptions written by the various neon versions and backends into one form.
+
+What neon files differ in, and what every description looks like afterwards:
+
+* **Convolution bias.** neon's ``Conv(bias=...)`` is one fused ``Convolution_bias`` layer,
+  but files may list it unfused (a ``Convolution`` entry directly followed by a ``Bias``
+  entry; older versions and MKL-written files) or give a fused entry's ``params`` as the
+  two-element list ``[conv entry, bias entry]``. Both become one ``Convolution_bias`` entry
+  with ``params = {'W', 'weight_bias'}``, ``config['bias']`` = the bias initializer and
+  ``states = [[W states], [bias states]]``, as neon's own loading pass does (only a
+  Convolution followed by a Bias is merged; Deconvolution and Linear keep their Bias). A
+  Convolution without a following Bias (e.g. the last layer of a container, which neon 2.6
+  itself fails on) stays as it is.
+* **Parameter containers.** ``params`` given as a bare array becomes ``{'W': array}``;
+  BatchNorm ``params`` given as the list ``[beta, gamma, gmean, gvar]`` becomes a dict.
+* **States.** Missing ``states`` stay missing (nothing to restore); multi-parameter layers
+  always get one list per parameter.
+* **Backend.** ``compat_mode`` ``'neon'`` (what neon writes for "none") is read as None.
+* **Pre-1.2 files** (no ``'model'`` key, a ``'layer_params_states'`` list aligned with the
+  optimized layers) keep that form with each entry's ``params`` normalised as above; they can
+  only be loaded into a model built in code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import PrmFormatError
+
+__all__ = ["normalize"]
+
+_CONV = "neon.layers.layer.Convolution"
+_CONV_BIAS = "neon.layers.layer.Convolution_bias"
+_BIAS = "neon.layers.layer.Bias"
+_BATCH_NORM = "neon.layers.layer.BatchNorm"
+_BN_KEYS = ("beta", "gamma", "gmean", "gvar")
+
+
+def normalize(tree: Any, source: str) -> dict[str, Any]:
+    """Return ``tree`` (a loaded neon ``.prm`` dict) in the normal form described above."""
+    if not isinstance(tree, dict):
+        raise PrmFormatError(
+            f"{source}: a .prm file holds a dict, but this one holds a {type(tree).__name__}."
+        )
+    out = dict(tree)
+    if "model" not in out:
+        entries = out.get("layer_params_states")
+        if not isinstance(entries, list):
+            raise PrmFormatError(
+                f"{source}: neither a 'model' description nor an old-style "
+                "'layer_params_states' list; this is not a neon parameter file."
+            )
+        out["layer_params_states"] = [_normalize_entry(e, source) for e in entries]
+        return out
+    if not _is_description(out["model"]):
+        raise PrmFormatError(f"{source}: 'model' is not a {{'type', 'config'}} description.")
+    out["model"] = _normalize_layer(out["model"], source)
+    return out
+
+
+def _is_description(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("type"), str)
+
+
+def _normalize_layer(desc: dict[str, Any], source: str) -> dict[str, Any]:
+    desc = _normalize_entry(desc, source)
+    config = desc.get("config")
+    if isinstance(config, dict) and isinstance(config.get("layers"), list):
+        children = [
+            _normalize_layer(c, source) if _is_description(c) else c for c in config["layers"]
+        ]
+        desc["config"] = {**config, "layers": _fuse_conv_bias(children)}
+    return desc
+
+
+def _normalize_entry(entry: Any, source: str) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise PrmFormatError(f"{source}: a layer entry is a {type(entry).__name__}, not a dict.")
+    entry = dict(entry)
+    params = entry.get("params")
+    if isinstance(params, np.ndarray):
+        entry["params"] = {"W": params}
+    elif isinstance(params, list):
+        if entry.get("type") == _CONV_BIAS and len(params) == 2:
+            return _fused(params[0], params[1], entry)
+        if entry.get("type", _BATCH_NORM) == _BATCH_NORM and len(params) == len(_BN_KEYS):
+            entry["params"] = dict(zip(_BN_KEYS, params, strict=True))
+    if entry.get("type") == _CONV_BIAS and entry.get("states") == []:
+        entry["states"] = [[], []]
+    return entry
+
+
+def _fused(
+    conv: dict[str, Any], bias: dict[str, Any], base: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One ``Convolution_bias`` entry from a Convolution entry and a Bias entry."""
+    out = dict(base if base is not None else conv)
+    out["type"] = _CONV_BIAS
+    config = dict(out.get("config") or conv.get("config") or {})
+    bias_init = (bias.get("config") or {}).get("init")
+    if bias_init is not None:
+        config.setdefault("bias", bias_init)
+    out["config"] = config
+    out["params"] = {"W": conv["params"]["W"], "weight_bias": bias["params"]["W"]}
+    if "states" in conv or "states" in bias:
+        out["states"] = [list(conv.get("states") or []), list(bias.get("states") or [])]
+    return out
+
+
+def _fuse_conv_bias(children: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    i = 0
+    while i < len(children):
+        here = children[i]
+        after = children[i + 1] if i + 1 < len(children) else None
+        if (
+            _is_description(here)
+            and here["type"] == _CONV
+            and _is_description(after)
+            and after["type"] == _BIAS
+            and isinstance(here.get("params"), dict)
+            and isinstance(after.get("params"), dict)
+        ):
+            out.append(_fused(here, after))
+            i += 2
+        else:
+            out.append(here)
+            i += 1
+    return out

@@ -1,0 +1,1 @@
+"""neon's ``neon.util`` helpers (``persist``)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import ClassVar
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..registry import neon_type
 from ._base import Layer
@@ -45,6 +45,10 @@ class BranchNode(Layer):
     def forward(self, x: Tensor) -> Tensor:
         return x
 
+    def to_torch(self) -> nn.Module:
+        """``nn.Identity``."""
+        return nn.Identity()
+
     def __str__(self) -> str:
         return f"BranchNode {self.name}"
 
@@ -62,3 +66,7 @@ class SkipNode(Layer):
 
     def forward(self, x: Tensor) -> Tensor:
         return x
+
+    def to_torch(self) -> nn.Module:
+        """``nn.Identity``."""
+        return nn.Identity()

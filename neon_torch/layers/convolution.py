@@ -38,6 +38,7 @@ class _ConvolutionBase(ParameterLayer):
     """
 
     _label: ClassVar[str] = "Convolution"
+    _transposed: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -179,6 +180,39 @@ class _ConvolutionBase(ParameterLayer):
     def _finish(self, y: Tensor) -> Tensor:
         return y.squeeze(2) if self._squeeze_depth else y
 
+    # -- plain torch ------------------------------------------------------------------------
+    def to_torch(self) -> nn.Module:
+        """``nn.Conv2d``/``nn.Conv3d`` (``nn.ConvTranspose*d`` for Deconvolution) with the
+        weights copied; for 3-D inputs whose output depth is 1, followed by ``DropDepth``."""
+        from ..convert.modules import DropDepth
+
+        self._check_allocated()
+        w = self.weight.detach()  # type: ignore[union-attr]
+        bias = getattr(self, "bias", None)
+        in_maps, out_maps = (
+            (w.shape[0], w.shape[1]) if self._transposed else (w.shape[1], w.shape[0])
+        )
+        kinds = {
+            (False, False): nn.Conv2d,
+            (False, True): nn.Conv3d,
+            (True, False): nn.ConvTranspose2d,
+            (True, True): nn.ConvTranspose3d,
+        }
+        conv = kinds[(self._transposed, self._volumetric)](
+            in_maps,
+            out_maps,
+            tuple(w.shape[2:]),
+            bias=isinstance(bias, Tensor),
+            device=w.device,
+            dtype=w.dtype,
+            **self._args,
+        )
+        with torch.no_grad():
+            conv.weight.copy_(w)
+            if isinstance(bias, Tensor):
+                conv.bias.copy_(bias.detach())  # type: ignore[union-attr]
+        return nn.Sequential(conv, DropDepth()) if self._squeeze_depth else conv
+
     def __str__(self) -> str:
         if self.out_shape is None:
             return f"{self._label} Layer '{self.name}'"
@@ -300,6 +334,7 @@ class Deconvolution(_ConvolutionBase):
     """
 
     _label = "Deconvolution"
+    _transposed = True
 
     def _out_size(self, size: int, kernel: int, stride: int, pad: int, dil: int) -> int:
         return (size - 1) * stride - 2 * pad + dil * (kernel - 1) + 1

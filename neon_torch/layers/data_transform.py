@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..registry import neon_type
 from ._base import Layer
@@ -33,6 +33,15 @@ class DataTransform(Layer):
     def forward(self, x: Tensor) -> Tensor:
         with torch.no_grad():
             return self.transform(x)
+
+    def to_torch(self) -> nn.Module:
+        """The transform's module (e.g. a scale for ``Normalizer``)."""
+        from ..convert._transforms import transform_module
+
+        shape = self.in_shape
+        return transform_module(
+            self.transform, flat_features=not isinstance(shape, tuple) or len(shape) == 2
+        )
 
     def __str__(self) -> str:
         return f"DataTransform Layer '{self.name}': {type(self.transform).__name__}"

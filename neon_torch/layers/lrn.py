@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..errors import LayerConfigError, ShapeMismatchError
 from ..registry import neon_type
@@ -59,3 +59,7 @@ class LRN(Layer):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.local_response_norm(x, self.depth, alpha=self.ascale, beta=self.bpower, k=1.0)
+
+    def to_torch(self) -> nn.Module:
+        """``nn.LocalResponseNorm(depth, alpha=ascale, beta=bpower, k=1)``."""
+        return nn.LocalResponseNorm(self.depth, alpha=self.ascale, beta=self.bpower, k=1.0)

@@ -40,6 +40,12 @@ class _Paths(LayerContainer):
         for path in self.layers:
             path.allocate()
 
+    def _plain_paths(self, merge: str, multistream: bool = False) -> nn.Module:
+        from ..convert.modules import MergePaths
+
+        sequence = [layout.is_sequence_shape(path.out_shape) for path in self.layers]
+        return MergePaths([path.to_torch() for path in self.layers], merge, sequence, multistream)
+
     def _describe_paths(self, shapes: list[Any]) -> str:
         return ", ".join(
             f"path {i} ({path.layers[-1].name}): {shape}"
@@ -126,6 +132,10 @@ class MergeBroadcast(_Merge):
             [path(scale_grad(x, a)) for path, a in zip(self.layers, self.alphas, strict=True)]
         )
 
+    def to_torch(self) -> nn.Module:
+        """:class:`~neon_torch.convert.modules.MergePaths` over the paths' plain modules."""
+        return self._plain_paths(self.merge)
+
 
 @neon_type("neon.layers.container.MergeMultistream", "neon.layers.MergeMultistream")
 class MergeMultistream(_Merge):
@@ -161,6 +171,10 @@ class MergeMultistream(_Merge):
             )
         return self._combine([path(x) for path, x in zip(self.layers, xs, strict=True)])
 
+    def to_torch(self) -> nn.Module:
+        """:class:`~neon_torch.convert.modules.MergePaths` taking one input per path."""
+        return self._plain_paths(self.merge, multistream=True)
+
 
 @neon_type("neon.layers.container.MergeSum", "neon.layers.MergeSum")
 class MergeSum(_Paths):
@@ -193,3 +207,7 @@ class MergeSum(_Paths):
         for path in paths:
             y = y + path(x)
         return y
+
+    def to_torch(self) -> nn.Module:
+        """:class:`~neon_torch.convert.modules.MergePaths` summing the paths' outputs."""
+        return self._plain_paths("sum")

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..backends.backend import current_backend
 from ..errors import LayerConfigError, ShapeMismatchError, UnsupportedNeonFeature
@@ -204,6 +204,25 @@ class Pooling(Layer):
             avg = F.avg_pool3d if self._volumetric else F.avg_pool2d
             self._divisor = avg(F.pad(ones, self._pads), **self._args)
         return self._divisor
+
+    def to_torch(self) -> nn.Module:
+        """``nn.MaxPool*d`` / ``nn.AvgPool*d(count_include_pad=False)`` where torch's padding
+        gives neon's windows, else :class:`~neon_torch.convert.modules.PadPool`."""
+        from ..convert.modules import DropDepth, PadPool
+
+        self._require_shape()
+        three = self._volumetric
+        if self._native:
+            pad = self.window.padding[0 if three else 1 :]
+            if self.op == "max":
+                cls: Any = nn.MaxPool3d if three else nn.MaxPool2d
+                pool = cls(padding=pad, ceil_mode=self._ceil, **self._args)
+            else:
+                cls = nn.AvgPool3d if three else nn.AvgPool2d
+                pool = cls(padding=pad, ceil_mode=self._ceil, count_include_pad=False, **self._args)
+        else:
+            pool = PadPool(self.op, self._args["kernel_size"], self._args["stride"], self._pads)
+        return nn.Sequential(pool, DropDepth()) if self._squeeze_depth else pool
 
     def __str__(self) -> str:
         if self.out_shape is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from .. import layout
 from ..errors import LayerConfigError, ShapeMismatchError
@@ -77,6 +77,17 @@ class Reshape(Layer):
         x = layout.to_neon_sample_order(x, self.in_shape)  # type: ignore[arg-type]
         y = x.reshape(x.shape[0], *self._target)
         return layout.from_neon_sample_order(y, self.out_shape)  # type: ignore[arg-type]
+
+    def to_torch(self) -> nn.Module:
+        """:class:`~neon_torch.convert.modules.NeonReshape` with this layer's shapes."""
+        from ..convert.modules import NeonReshape
+
+        self._require_shape()
+        return NeonReshape(
+            self._target,
+            layout.is_sequence_shape(self.in_shape),  # type: ignore[arg-type]
+            layout.is_sequence_shape(self.out_shape),  # type: ignore[arg-type]
+        )
 
     def __str__(self) -> str:
         return f"Reshape Layer '{self.name}' input shape {self.in_shape} to {self.reshape}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..backends.backend import current_backend
 from ..errors import LayerConfigError
@@ -113,6 +113,25 @@ class Tree(_Paths):
 
     def _trunk_only(self) -> bool:
         return False
+
+    def to_torch(self) -> nn.Module:
+        """:class:`~neon_torch.convert.modules.TreePaths`: the trunk cut at its branch points,
+        each branch starting from its point (a SingleOutputTree's returns the trunk only)."""
+        from ..convert import sequence_module
+        from ..convert.modules import TreePaths
+
+        segments: list[list[Layer]] = [[]]
+        where: dict[int, int] = {}
+        for layer in self.layers[0].layers:
+            segments[-1].append(layer)
+            if isinstance(layer, BranchNode):
+                where[id(layer)] = len(segments) - 1
+                segments.append([])
+        taps = [where[id(branch.layers[0])] for branch in self.layers[1:]]
+        branches = [sequence_module(branch.layers[1:]) for branch in self.layers[1:]]
+        return TreePaths(
+            [sequence_module(s) for s in segments], taps, branches, type(self) is SingleOutputTree
+        )
 
 
 @neon_type("neon.layers.container.SingleOutputTree", "neon.layers.SingleOutputTree")

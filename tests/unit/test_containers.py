@@ -290,3 +290,20 @@ def test_sequential_paths_keep_their_containers() -> None:
     assert merge.layers[0] is inner
     _configured(merge, 2)
     torch.testing.assert_close(merge(torch.ones(1, 2)), torch.full((1, 3), 6.0))
+
+
+def test_plain_torch_modules_of_containers() -> None:
+    gen_backend("cpu", rng_seed=0, batch_size=4)
+    x = torch.randn(4, 5)
+    tree = _configured(_tree(cls=Tree), 5)
+    plain = tree.to_torch()
+    for got, want in zip(plain(x), tree.fprop(x, inference=True), strict=True):
+        torch.testing.assert_close(got, want)
+    single = _configured(_tree(), 5)
+    torch.testing.assert_close(single.to_torch()(x), single.fprop(x, inference=True))
+    streams = _configured(
+        MergeMultistream([[Affine(4, Gaussian())], [Linear(4, Gaussian())]], merge="recurrent"),
+        [(2, 3), (2, 5)],
+    )
+    xs = [torch.randn(4, 3, 2), torch.randn(4, 5, 2)]
+    torch.testing.assert_close(streams.to_torch()(xs), streams.fprop(xs, inference=True))

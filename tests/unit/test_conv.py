@@ -343,3 +343,50 @@ def test_convnet_on_cuda_matches_the_cpu(channels_last: bool) -> None:
         outs.append(model.get_outputs(data))
         del model
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Pooling(3, strides=1, padding=2, op="avg"),  # explicit-padding path
+        lambda: Pooling(3, strides=2, padding=1),
+        lambda: Pooling(2, op="l2", padding=1, strides=2),
+        lambda: LRN(depth=3, ascale=0.1, bpower=0.75),
+        lambda: Reshape((6, 8)),
+        lambda: DataTransform(Normalizer(divisor=4.0)),
+        lambda: Convolution((3, 3, 2), strides=2, dilation=2, padding=2, init=Gaussian()),
+        lambda: Deconv((3, 3, 2), init=Gaussian(), strides=2)[0],
+    ],
+)
+def test_plain_torch_modules_match_the_layers(build) -> None:
+    gen_backend("cpu", rng_seed=0, batch_size=2)
+    layer = _layer(build(), (3, 4, 4))
+    x = torch.randn(2, 3, 4, 4)
+    torch.testing.assert_close(layer.to_torch()(x), layer.fprop(x, inference=True))
+
+
+def test_3d_plain_module_and_export() -> None:
+    gen_backend("cpu", rng_seed=0, batch_size=2)
+    conv = _layer(Convolution((3, 3, 3, 4), padding=1, init=Gaussian()), (2, 3, 6, 6))
+    x = torch.randn(2, 2, 3, 6, 6)
+    torch.testing.assert_close(conv.to_torch()(x), conv.fprop(x, inference=True))
+    data = ArrayIterator(
+        np.random.RandomState(0).rand(4, 3 * 36).astype(np.float32),
+        np.arange(4) % 2,
+        nclass=2,
+        lshape=(3, 6, 6),
+    )
+    model = Model(
+        [
+            Conv((3, 3, 4), init=Gaussian(), bias=Constant(0.1), activation=Rectlin()),
+            Pooling(2),
+            Affine(2, Gaussian(), activation=Softmax()),
+        ]
+    )
+    model.initialize(data)
+    plain = model.to_torch()
+    assert "Convolution_bias_0.weight" in plain.state_dict()
+    assert "Convolution_bias_0.bias" in plain.state_dict()
+    exported = torch.export.export(plain, (torch.randn(2, 3, 6, 6),))
+    xb = torch.randn(2, 3, 6, 6)
+    torch.testing.assert_close(exported.module()(xb), model.fprop(xb, inference=True))

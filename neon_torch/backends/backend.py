@@ -14,6 +14,20 @@ __all__ = ["Backend", "cleanup_backend", "gen_backend"]
 
 _BACKENDS = {"cpu": "NervanaCPU", "mkl": "NervanaMKL", "gpu": "NervanaGPU"}
 _DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
+# reduced precisions run as autocast over float32 parameters (mixed precision)
+_AMP = {"float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def _amp_dtype(datatype: Any) -> torch.dtype | None:
+    """``torch.float16`` / ``torch.bfloat16`` for a reduced-precision ``datatype``, else None."""
+    if datatype is torch.float16 or datatype is torch.bfloat16:
+        return datatype
+    if isinstance(datatype, str):
+        return _AMP.get(datatype)
+    try:
+        return _AMP.get(np.dtype(datatype).name)
+    except TypeError:
+        return None
 
 
 class Backend:
@@ -33,6 +47,9 @@ class Backend:
             Dropout masks on CUDA (neon_torch extension).
         channels_last: convolution layers keep 4-D images and weights in torch's
             ``channels_last`` memory format (neon_torch extension; see :func:`gen_backend`).
+        amp_dtype: ``torch.float16`` or ``torch.bfloat16`` when the backend was made with a
+            reduced-precision ``datatype`` (mixed precision), else None.
+        compile_options: keyword arguments for ``torch.compile`` of the model, or None.
     """
 
     def __init__(
@@ -50,9 +67,12 @@ class Backend:
         self.device_id = device_id
         self.rng_seed = rng_seed
         self.rng = np.random.RandomState(rng_seed)
-        self.datatype = np.dtype(datatype)
+        self.amp_dtype = _amp_dtype(datatype)
+        # parameters and data stay float32 under mixed precision (master weights)
+        self.datatype = np.dtype(np.float32) if self.amp_dtype else np.dtype(datatype)
         self.default_dtype = self.datatype
         self.torch_dtype = _DTYPES[self.datatype]
+        self.compile_options: dict[str, Any] | None = None
         self.compat_mode = compat_mode
         self.bsz = 0
         self.channels_last = False
@@ -99,6 +119,7 @@ def gen_backend(
     *,
     channels_last: bool = False,
     cudnn_benchmark: bool = False,
+    compile: bool | str | dict[str, Any] = False,
 ) -> Backend:
     """Create the global backend, store it in ``NervanaObject.be`` and return it.
 
@@ -106,6 +127,14 @@ def gen_backend(
     ``device_id``. The previous backend is replaced. ``batch_size`` becomes ``be.bsz`` (neon's
     default is 0; scripts often assign ``be.bsz`` later). ``rng_seed`` seeds
     ``numpy.random.RandomState`` exactly as neon's CPU backend does.
+
+    ``datatype=np.float16`` (neon's half precision) or ``'bfloat16'`` runs mixed precision:
+    parameters, optimizer states and data stay float32 and the forward runs under
+    ``torch.autocast`` in that type; float16 also scales the loss dynamically (as
+    ``torch.amp.GradScaler``), skipping steps whose gradients overflow, which reads one flag
+    from the device per step. Results differ from float32 by the rounding of the reduced type
+    (about 1e-3 relative for float16, 1e-2 for bfloat16); neon's own float16 kept its weights in
+    half precision, which neon_torch does not copy.
 
     Options that mean nothing on PyTorch (``stochastic_round``, ``max_devices``,
     ``deterministic_update``, ``deterministic``) are accepted with a one-time warning.
@@ -116,12 +145,16 @@ def gen_backend(
     or no gain in float32 on the CPU); ``cudnn_benchmark=True`` sets
     ``torch.backends.cudnn.benchmark`` so cuDNN times its algorithms on the first minibatch of
     each shape (helps when shapes stay fixed, costs time when they vary). Neither changes
-    results beyond float rounding.
+    results beyond float rounding. ``compile=True`` (or a mode string such as
+    ``'reduce-overhead'``, which captures CUDA graphs for fixed-shape steps, or a dict of
+    ``torch.compile`` keyword arguments) runs the model through ``torch.compile`` in ``fit``,
+    ``eval`` and ``get_outputs``; the first minibatch pays the compilation.
 
     Raises:
         BackendError: unknown backend name, ``'gpu'`` without CUDA, or an invalid
             ``compat_mode``.
-        UnsupportedNeonFeature: a ``datatype`` other than float32 / float64.
+        UnsupportedNeonFeature: a ``datatype`` other than float32, float64, float16 or
+            bfloat16.
     """
     if backend not in _BACKENDS:
         raise BackendError(
@@ -130,9 +163,10 @@ def gen_backend(
         )
     if compat_mode not in (None, "caffe"):
         raise BackendError(f"compat_mode must be None or 'caffe', got {compat_mode!r}.")
-    if np.dtype(datatype) not in _DTYPES:
+    if _amp_dtype(datatype) is None and np.dtype(datatype) not in _DTYPES:
         raise UnsupportedNeonFeature(
-            f"datatype {np.dtype(datatype)} is not supported; use np.float32 (neon's default) "
+            f"datatype {datatype!r} is not supported; use np.float32 (neon's default), "
+            "np.float16 or 'bfloat16' (mixed precision) "
             "or np.float64."
         )
     for option, value, default in (
@@ -162,10 +196,26 @@ def gen_backend(
     be = Backend(backend, device, rng_seed, datatype, compat_mode, device_id)
     be.bsz = int(batch_size)
     be.channels_last = bool(channels_last)
+    be.compile_options = _compile_options(compile)
     if cudnn_benchmark:
         torch.backends.cudnn.benchmark = True
     NervanaObject.be = be
     return be
+
+
+def _compile_options(value: bool | str | dict[str, Any]) -> dict[str, Any] | None:
+    if value is False or value is None:
+        return None
+    if value is True:
+        return {}
+    if isinstance(value, str):
+        return {"mode": value}
+    if isinstance(value, dict):
+        return dict(value)
+    raise BackendError(
+        f"compile must be True/False, a torch.compile mode string or a dict of torch.compile "
+        f"arguments, got {value!r}."
+    )
 
 
 def cleanup_backend() -> None:

@@ -17,6 +17,7 @@ import torch
 
 from ..backends.backend import current_backend
 from ..optimizers.torch_adapter import fit_optimizer
+from . import _speed
 from ._data import as_batches, prepare_target
 
 __all__ = ["fit", "nbatches"]
@@ -64,7 +65,11 @@ def fit(model: Any, dataset: Any, cost: Any, optimizer: Any, num_epochs: int, ca
 
 def _epoch(model: Any, dataset: Any, cost: Any, optimizer: Any, callbacks: Any, epoch: int):
     be = current_backend()
-    module = model.layers
+    module = _speed.runner(model, be)
+    # neon's errors are summed over the batch, so start where a batch-mean loss scaled by
+    # torch's default 2**16 would be
+    scaler = model.__dict__.setdefault("_loss_scale", _speed.LossScale(2.0**16 / max(be.bsz, 1)))
+    scaled = be.amp_dtype is torch.float16
     model._set_mode(True)
     layers = model.layers_to_optimize
     params = list(module.parameters())
@@ -76,18 +81,20 @@ def _epoch(model: Any, dataset: Any, cost: Any, optimizer: Any, callbacks: Any, 
             callbacks.on_minibatch_begin(epoch, mb)
         for p in params:
             p.grad = None
-        y = module(x)
-        if isinstance(y, list):  # a Tree: one output per path, one cost each (Multicost)
-            out: Any = [v.detach() for v in y]
-            t = prepare_target(t, out)
-            total += cost.batch_cost(out, t)
-            torch.autograd.backward(y, cost.get_errors(out, t))
-        else:
-            out = y.detach()
-            t = prepare_target(t, out)
-            total += cost.batch_cost(out, t)
-            y.backward(cost.get_errors(out, t))
-        optimizer.optimize(layers, epoch=epoch)
+        with _speed.autocast(be):
+            y = module(x)
+        ys = y if isinstance(y, list) else [y]  # a Tree: one output per path (Multicost)
+        outs = [v.detach().to(be.torch_dtype) for v in ys]  # costs in full precision
+        out: Any = outs if isinstance(y, list) else outs[0]
+        t = prepare_target(t, out)
+        total += cost.batch_cost(out, t)
+        errors = cost.get_errors(out, t)
+        errors = errors if isinstance(y, list) else [errors]
+        if scaled:
+            errors = [e * scaler.scale for e in errors]
+        torch.autograd.backward(ys, [e.to(v.dtype) for e, v in zip(errors, ys, strict=True)])
+        if not scaled or scaler.unscale(params):
+            optimizer.optimize(layers, epoch=epoch)
         count += 1
         if hooks:
             callbacks.on_minibatch_end(epoch, mb)

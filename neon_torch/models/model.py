@@ -19,7 +19,7 @@ from ..layers.container import LayerContainer, Sequential
 from ..layout import is_sequence_shape
 from ..registry import neon_type
 from ..serialization import model_io
-from . import _loop
+from . import _benchmark, _loop, _speed
 from ._data import as_batches, dataset_shape, first_batch, prepare_target, to_device
 
 __all__ = ["Model"]
@@ -182,11 +182,12 @@ class Model(NervanaObject):
         if not isinstance(x, list):
             self._check_input(x)
         self._set_mode(not inference)
-        if inference:
-            with torch.no_grad():
-                y = self.layers(x)
-        else:
-            y = self.layers(x)
+        be = current_backend()
+        run = _speed.runner(self, be)
+        with torch.set_grad_enabled(not inference), _speed.autocast(be):
+            y = run(x)
+        if inference and be.amp_dtype is not None:  # outputs in full precision
+            y = [v.to(be.torch_dtype) for v in y] if isinstance(y, list) else y.to(be.torch_dtype)
         self._last_output = y
         return y
 
@@ -279,6 +280,23 @@ class Model(NervanaObject):
             loss += per_sample[:n].sum() / per_sample.shape[1]
             seen += n
         return float(loss) / max(seen, 1)
+
+    def benchmark(
+        self,
+        dataset: Any,
+        inference: bool = False,
+        cost: Any = None,
+        optimizer: Any = None,
+        niterations: int = 20,
+        nskip: int = 2,
+    ) -> dict[str, dict[str, float]]:
+        """neon's ``benchmark``: time ``nskip`` + ``niterations`` minibatches (the dataset is
+        re-read as often as needed) and keep the last ``niterations``: forward, and unless
+        ``inference`` backward + optimizer step (the weights really change, at epoch 0).
+        Each phase ends with a device synchronisation. Prints neon's table and returns
+        ``{'fprop': {...}, 'bprop': {...}, 'iteration': {...}}`` of ``mean``/``median``/``min``/
+        ``max`` in milliseconds (``bprop`` only when training)."""
+        return _benchmark.benchmark(self, dataset, inference, cost, optimizer, niterations, nskip)
 
     # -- description ------------------------------------------------------------------------
     def get_description(self, get_weights: bool = False, keep_states: bool = False) -> dict:

@@ -10,7 +10,7 @@ import torch
 
 from neon_torch import NervanaObject
 from neon_torch.backends import gen_backend
-from neon_torch.errors import BackendError, NeonCompatWarning, UnsupportedNeonFeature
+from neon_torch.errors import BackendError, NeonCompatWarning
 
 
 def test_signature_and_defaults_are_neons() -> None:
@@ -24,6 +24,7 @@ def test_signature_and_defaults_are_neons() -> None:
     assert {p.name for p in params.values() if p.kind == p.KEYWORD_ONLY} == {
         "channels_last",
         "cudnn_benchmark",
+        "compile",
     }
     assert params["batch_size"].default == 0 and params["datatype"].default is np.float32
 
@@ -58,8 +59,3 @@ def test_gpu_without_cuda_is_a_clear_error() -> None:
 def test_options_without_meaning_warn_instead_of_passing_silently() -> None:
     with pytest.warns(NeonCompatWarning, match="deterministic"):
         gen_backend("cpu", deterministic=True)
-
-
-def test_float16_is_refused_for_now() -> None:
-    with pytest.raises(UnsupportedNeonFeature, match="float16"):
-        gen_backend("cpu", datatype=np.float16)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from _common import timed_fit
 from torch import nn
 
 from neon_torch.backends import gen_backend
@@ -48,8 +49,16 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _neon_model(X: np.ndarray, y: np.ndarray, backend: str, channels_last: bool) -> tuple:
-    gen_backend(backend, rng_seed=0, batch_size=BSZ, channels_last=channels_last)
+def _neon_model(
+    X: np.ndarray, y: np.ndarray, backend: str, channels_last: bool, compile_mode: str | None = None
+) -> tuple:
+    gen_backend(
+        backend,
+        rng_seed=0,
+        batch_size=BSZ,
+        channels_last=channels_last,
+        compile=compile_mode or False,
+    )
     train = ArrayIterator(X, y, nclass=NCLASS, lshape=SHAPE)
     init = Uniform(low=-0.1, high=0.1)
     model = Model(
@@ -67,17 +76,15 @@ def _neon_model(X: np.ndarray, y: np.ndarray, backend: str, channels_last: bool)
     return model, train, cost
 
 
-def neon_torch_epoch(X: np.ndarray, y: np.ndarray, backend: str, channels_last: bool) -> float:
-    model, train, cost = _neon_model(X, y, backend, channels_last)
-    device = model.be.device
+def neon_torch_epoch(
+    X: np.ndarray, y: np.ndarray, backend: str, channels_last: bool, compile_mode: str | None = None
+) -> float:
+    """One ``Model.fit`` epoch with default Callbacks; with ``compile_mode`` through
+    ``torch.compile``, timed after a warm-up epoch."""
+    model, train, cost = _neon_model(X, y, backend, channels_last, compile_mode)
     callbacks = Callbacks(model, progress_bar=False)
-    _sync(device)
-    start = time.perf_counter()
     opt = GradientDescentMomentum(LR, momentum_coef=MOMENTUM)
-    model.fit(train, cost, opt, num_epochs=1, callbacks=callbacks)
-    model.total_cost.item()  # the epoch is finished once its cost is readable
-    _sync(device)
-    return time.perf_counter() - start
+    return timed_fit(model, train, cost, opt, callbacks, warm=compile_mode is not None)
 
 
 def _torch_modules(channels_last: bool) -> nn.Module:

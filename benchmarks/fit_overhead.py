@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 import torch
+from _common import timed_fit
 from torch import nn
 
 from neon_torch.backends import gen_backend
@@ -36,8 +37,12 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def neon_torch_epoch(X: np.ndarray, y: np.ndarray, backend: str, callbacks: bool) -> float:
-    be = gen_backend(backend, rng_seed=0, batch_size=BSZ)
+def neon_torch_epoch(
+    X: np.ndarray, y: np.ndarray, backend: str, callbacks: bool, compile_mode: str | None = None
+) -> float:
+    """One ``Model.fit`` epoch; with ``compile_mode`` through ``torch.compile``, timed after a
+    warm-up epoch."""
+    gen_backend(backend, rng_seed=0, batch_size=BSZ, compile=compile_mode or False)
     train = ArrayIterator(X, y, nclass=10)
     init = Gaussian(scale=0.01)
     model = Model(
@@ -49,12 +54,8 @@ def neon_torch_epoch(X: np.ndarray, y: np.ndarray, backend: str, callbacks: bool
     cost = GeneralizedCost(CrossEntropyBinary())
     model.initialize(train, cost)
     cbs = Callbacks(model, progress_bar=False) if callbacks else None
-    _sync(be.device)
-    start = time.perf_counter()
-    model.fit(train, cost, GradientDescentMomentum(0.1, 0.9), num_epochs=1, callbacks=cbs)
-    model.total_cost.item()  # the epoch is finished once its cost is readable
-    _sync(be.device)
-    return time.perf_counter() - start
+    opt = GradientDescentMomentum(0.1, 0.9)
+    return timed_fit(model, train, cost, opt, cbs, warm=compile_mode is not None)
 
 
 def torch_epoch(X: np.ndarray, y: np.ndarray, device: torch.device) -> float:
@@ -71,7 +72,7 @@ def torch_epoch(X: np.ndarray, y: np.ndarray, device: torch.device) -> float:
     _sync(device)
     start = time.perf_counter()
     total = torch.zeros((), device=device)
-    for i in range(0, N, BSZ):
+    for i in range(0, len(X) - BSZ + 1, BSZ):
         x, t = data[i : i + BSZ], target[i : i + BSZ]
         for p in params:
             p.grad = None
@@ -87,7 +88,7 @@ def torch_epoch(X: np.ndarray, y: np.ndarray, device: torch.device) -> float:
             torch._foreach_mul_(velocity, 0.9)
             torch._foreach_add_(velocity, g, alpha=-0.1)
             torch._foreach_add_(params, velocity)
-    (total / (N // BSZ)).item()
+    (total / (len(X) // BSZ)).item()
     _sync(device)
     return time.perf_counter() - start
 

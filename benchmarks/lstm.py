@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from _common import timed_fit
 from torch import nn
 
 from neon_torch.backends import gen_backend
@@ -49,8 +50,12 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def neon_torch_epoch(X: np.ndarray, y: np.ndarray, backend: str, s: Sizes) -> float:
-    be = gen_backend(backend, rng_seed=0, batch_size=s.batch)
+def neon_torch_epoch(
+    X: np.ndarray, y: np.ndarray, backend: str, s: Sizes, compile_mode: str | None = None
+) -> float:
+    """One ``Model.fit`` epoch; with ``compile_mode`` through ``torch.compile``, timed after a
+    warm-up epoch."""
+    gen_backend(backend, rng_seed=0, batch_size=s.batch, compile=compile_mode or False)
     train = ArrayIterator(X, y, nclass=2)
     glorot = GlorotUniform()
     model = Model(
@@ -63,12 +68,8 @@ def neon_torch_epoch(X: np.ndarray, y: np.ndarray, backend: str, s: Sizes) -> fl
     )
     cost = GeneralizedCost(CrossEntropyMulti())
     model.initialize(train, cost)
-    _sync(be.device)
-    start = time.perf_counter()
-    model.fit(train, cost, GradientDescentMomentum(0.01, 0.9), num_epochs=1, callbacks=None)
-    model.total_cost.item()  # the epoch is finished once its cost is readable
-    _sync(be.device)
-    return time.perf_counter() - start
+    opt = GradientDescentMomentum(0.01, 0.9)
+    return timed_fit(model, train, cost, opt, None, warm=compile_mode is not None)
 
 
 def torch_epoch(X: np.ndarray, y: np.ndarray, device: torch.device, s: Sizes) -> float:

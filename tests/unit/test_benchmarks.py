@@ -1,0 +1,25 @@
+"""The benchmarks run end to end in their CI-sized form (a smoke test, not a timing)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def test_run_all_quick_reports_every_case() -> None:
+    out = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run_all.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    for case in ("MLP (mnist_mlp)", "convnet (cifar10_conv)", "LSTM (imdb_lstm)"):
+        rows = [line for line in out.stdout.splitlines() if line.startswith(f"| {case} |")]
+        assert len(rows) == 2, out.stdout  # the hand-written loop and neon_torch's fit
+        ratio = float(rows[1].split("|")[4])
+        assert ratio > 0
+    assert "worst ratio" in out.stdout and "convert / pickle.load" in out.stdout

@@ -43,6 +43,7 @@ __all__ = [
     "neon_to_batch_first",
     "recurrent_w_from_torch",
     "recurrent_w_to_torch",
+    "recurrent_w_to_torch_gates",
     "recurrent_w_views",
     "to_neon_sample_order",
     "vector_to_column",
@@ -196,3 +197,35 @@ def as_sequence(x: torch.Tensor, shape: Shape) -> torch.Tensor:
         return x
     steps = shape[-1]
     return x.reshape(x.shape[0], -1, steps).transpose(1, 2)
+
+
+# -- recurrent layers: neon's packed W -> torch.nn recurrent parameters --------------------------
+
+
+def recurrent_w_to_torch_gates(
+    w: torch.Tensor,
+    nin: int,
+    nout: int,
+    ngates: int,
+    directions: int = 1,
+    split_inputs: bool = False,
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """``(weight_ih, weight_hh, bias)`` per direction in ``torch.nn``'s gate order (new tensors).
+
+    ``w`` is neon's packed recurrent ``W`` (:func:`recurrent_w_views`); ``nin`` is the layer's
+    input features. LSTM gates (``ngates=4``) go from neon's i, f, o, g to torch's i, f, g, o;
+    GRU's r, z, h̃ already is torch's r, z, n. With ``split_inputs`` direction ``d`` reads only
+    features ``[d·nin/2, (d+1)·nin/2)``: its ``weight_ih`` ``(G·nout, nin)`` is zero elsewhere,
+    so both directions can read the whole input as ``torch.nn`` bidirectional modules do.
+    """
+    part = nin // 2 if split_inputs else nin
+    out = []
+    for d, (w_in, w_rec, b) in enumerate(recurrent_w_views(w, part, nout, ngates, directions)):
+        if split_inputs:
+            full = w_in.new_zeros(w_in.shape[0], nin)
+            full[:, d * part : (d + 1) * part] = w_in
+            w_in = full
+        if ngates == 4:
+            w_in, w_rec, b = (lstm_gates_to_torch(t) for t in (w_in, w_rec, b))
+        out.append((w_in.clone(), w_rec.clone(), b.clone()))
+    return out

@@ -17,6 +17,7 @@ from ..registry import neon_type
 from ._base import Layer
 from ._bilstm_error import carry_input_error, unroll_updating_error
 from ._recurrent import RecurrentBase, interpret_in_shape, sequence_input
+from ._recurrent_torch import lstm_module, rnn_module, torch_weights
 from .lstm import lstm_unroll, require_gate_activation
 from .recurrent import rnn_unroll, rnn_unroll_projected
 
@@ -90,6 +91,15 @@ class BiRNN(RecurrentBase):
         """The backward direction over time-reversed ``x``."""
         return self._unroll(x, weights)
 
+    def to_torch(self) -> nn.Module:
+        """``nn.RNN(bidirectional=True)`` (batch-first, output sequence only) for Tanh /
+        Rectlin, else :class:`~neon_torch.convert.modules.NeonRNN`; parameters ``*_l0`` are the
+        forward direction, ``*_l0_reverse`` the backward one, output ``[forward; backward]``.
+        ``split_inputs``: each direction's ``weight_ih`` is zero on the other half of the
+        input features. Both directions start from zero states, as in neon.
+        """
+        return rnn_module(self, torch_weights(self, self.split_inputs), self.activation)
+
     def __str__(self) -> str:
         kind = type(self).__name__
         nin = getattr(self, "nin", 0)
@@ -160,6 +170,15 @@ class BiLSTM(BiRNN):
     def _unroll(self, x: Tensor, weights: tuple[Tensor, Tensor, Tensor]) -> Tensor:
         y, _ = lstm_unroll(x, weights, self.activation, self.gate_activation, None, self.fused)
         return y
+
+    def to_torch(self) -> nn.Module:
+        """``nn.LSTM(bidirectional=True)`` (batch-first, output sequence only) for Tanh /
+        Logistic, else :class:`~neon_torch.convert.modules.NeonLSTM`; gates in torch's order,
+        ``*_reverse`` the backward direction, ``bias_hh_l0*`` zero. ``split_inputs`` as
+        :meth:`BiRNN.to_torch`. Both directions start from zero states, as in neon.
+        """
+        weights = torch_weights(self, self.split_inputs)
+        return lstm_module(self, weights, self.activation, self.gate_activation)
 
     def __str__(self) -> str:
         return (
@@ -236,6 +255,20 @@ class BiBNRNN(BiRNN):
             mean, var = self.gmean, self.gvar
         return (h - mean) / torch.sqrt(var + self.eps) * self.gamma + self.beta
 
+    def to_torch(self) -> nn.Module:
+        """:meth:`BiRNN.to_torch` with the inference normalisation folded into the input
+        weights: ``s = gamma / sqrt(gvar + eps)`` scales the rows of ``weight_ih`` and the bias
+        becomes ``b + beta - s·gmean`` (the same affine map, up to float rounding).
+        """
+        scale = (self.gamma / torch.sqrt(self.gvar + self.eps)).detach()
+        shift = (self.beta - scale * self.gmean).detach()
+        n = self.output_size
+        folded = [
+            (w_ih * scale[d * n : (d + 1) * n, None], w_hh, b + shift[d * n : (d + 1) * n])
+            for d, (w_ih, w_hh, b) in enumerate(torch_weights(self, self.split_inputs))
+        ]
+        return rnn_module(self, folded, self.activation)
+
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
         return [self.W, self.beta, self.gamma]  # type: ignore[list-item]
@@ -277,6 +310,12 @@ class BiSum(Layer):
         seq = sequence_input(self, x, self.nin, self.nsteps)
         half = self.nin // 2
         return seq[..., :half] + seq[..., half:]
+
+    def to_torch(self) -> nn.Module:
+        """A :class:`~neon_torch.convert.modules.HalfSum`."""
+        from ..convert.modules import HalfSum
+
+        return HalfSum()
 
     def __str__(self) -> str:
         return "Sum layer to combine the forward and backward passes for BiRNN"

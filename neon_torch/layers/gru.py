@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
+from ..convert._transforms import transform_module
+from ..convert.modules import NeonGRU
 from ..registry import neon_type
 from ._recurrent import RecurrentBase, first_step_term, sequence_input, stack_steps
+from ._recurrent_torch import time_last, torch_weights
 from .lstm import require_gate_activation
 
 __all__ = ["GRU", "gru_unroll"]
@@ -88,3 +92,22 @@ class GRU(RecurrentBase):
         y, h = gru_unroll(seq, self.weights()[0], self.activation, self.gate_activation, h0)
         self._keep((h,))
         return y
+
+    def to_torch(self) -> nn.Module:
+        """A :class:`~neon_torch.convert.modules.NeonGRU` (``torch.nn.GRU`` computes another
+        formula) with ``weight_ih``, ``weight_hh`` and neon's single ``bias``, gates r, z, n.
+        Stateless: every call starts from ``h = 0`` (neon's carried state is not part of the
+        plain module)."""
+        ((w_ih, w_hh, bias),) = torch_weights(self)
+        module = NeonGRU(
+            self.nin,
+            self.output_size,
+            transform_module(self.activation, flat_features=True),
+            transform_module(self.gate_activation, flat_features=True),
+            time_last=time_last(self),
+        ).to(device=w_ih.device, dtype=w_ih.dtype)
+        with torch.no_grad():
+            module.weight_ih.copy_(w_ih)
+            module.weight_hh.copy_(w_hh)
+            module.bias.copy_(bias)
+        return module.eval()

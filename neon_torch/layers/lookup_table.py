@@ -101,6 +101,21 @@ class LookupTable(ParameterLayer):
                 "or build the LookupTable with a larger vocab_size."
             )
 
+    def to_torch(self) -> nn.Module:
+        """A :class:`~neon_torch.convert.modules.TokenEmbedding` (an ``nn.Embedding`` whose
+        ``weight`` is neon's ``W``) taking this layer's ``(N, nin)`` / ``(N, 1, nin)`` ids.
+        Ids out of range raise ``IndexError`` from torch, not :class:`TokenIdError`."""
+        from ..convert.modules import TokenEmbedding
+
+        self._check_allocated()
+        w = self.weight.detach()  # type: ignore[union-attr]
+        module = TokenEmbedding(
+            self.vocab_size, self.embedding_dim, self.pad_idx, device=w.device, dtype=w.dtype
+        )
+        with torch.no_grad():
+            module.weight.copy_(layout.linear_w_to_torch(w))
+        return module
+
     def set_neon_params(self, params: dict[str, np.ndarray]) -> None:
         super().set_neon_params(params)
         self._zero_pad_row()

@@ -7,13 +7,14 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from .. import layout
 from ..errors import LayerConfigError
 from ..registry import neon_type
 from ..transforms.activation import Logistic, Tanh
 from ._recurrent import RecurrentBase, first_step_term, sequence_input, stack_steps
+from ._recurrent_torch import lstm_module, torch_weights
 
 __all__ = ["LSTM", "lstm_step", "lstm_unroll", "require_gate_activation"]
 
@@ -135,6 +136,13 @@ class LSTM(RecurrentBase):
         )
         self._keep(state)
         return y
+
+    def to_torch(self) -> nn.Module:
+        """``nn.LSTM`` (batch-first, output sequence only) for Tanh / Logistic, else
+        :class:`~neon_torch.convert.modules.NeonLSTM`: gates reordered to torch's i, f, g, o,
+        neon's bias as ``bias_ih_l0``, ``bias_hh_l0`` zero. Stateless: every call starts from
+        zero ``h`` and ``c`` (neon's carried state is not part of the plain module)."""
+        return lstm_module(self, torch_weights(self), self.activation, self.gate_activation)
 
 
 def require_gate_activation(layer: Any, gate_activation: Any) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..registry import neon_type
 from ._recurrent import RecurrentBase, first_step_term, sequence_input, stack_steps
+from ._recurrent_torch import rnn_module, torch_weights
 
 __all__ = ["Recurrent", "rnn_unroll", "rnn_unroll_projected"]
 
@@ -71,3 +72,10 @@ class Recurrent(RecurrentBase):
         y, h = rnn_unroll(seq, w_in, w_rec, b, self.activation, h0)
         self._keep((h,))
         return y
+
+    def to_torch(self) -> nn.Module:
+        """``nn.RNN`` (batch-first, output sequence only) for Tanh / Rectlin, else
+        :class:`~neon_torch.convert.modules.NeonRNN`; neon's bias is ``bias_ih_l0`` and
+        ``bias_hh_l0`` is zero. Stateless: every call starts from ``h = 0`` (neon's carried
+        state is not part of the plain module)."""
+        return rnn_module(self, torch_weights(self), self.activation)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from torch import Tensor
+from torch import Tensor, nn
 
+from ..convert.modules import TimeLast, TimeMean, TimeSum
 from ..registry import neon_type
 from ._base import Layer
 from ._recurrent import interpret_in_shape, sequence_input
+from ._recurrent_torch import time_last
 
 __all__ = ["RecurrentLast", "RecurrentMean", "RecurrentOutput", "RecurrentSum"]
 
@@ -25,6 +27,8 @@ class RecurrentOutput(Layer):
         input ``(N, T, nin)``; output ``(N, nin)``.
     """
 
+    _torch_module: ClassVar[type[nn.Module]]  # the plain module of to_torch
+
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name if name else type(self).__name__)
 
@@ -40,6 +44,10 @@ class RecurrentOutput(Layer):
     def _collapse(self, seq: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def to_torch(self) -> nn.Module:
+        """:class:`~neon_torch.convert.modules.TimeSum` / ``TimeMean`` / ``TimeLast``."""
+        return self._torch_module(time_last=time_last(self))
+
     def __str__(self) -> str:
         return (
             f"RecurrentOutput choice {self.name} : ({getattr(self, 'nin', '?')}, "
@@ -51,6 +59,8 @@ class RecurrentOutput(Layer):
 class RecurrentSum(RecurrentOutput):
     """Sum over the time steps; the backward copies the error to every step."""
 
+    _torch_module = TimeSum
+
     def _collapse(self, seq: Tensor) -> Tensor:
         return seq.sum(dim=1)
 
@@ -59,6 +69,8 @@ class RecurrentSum(RecurrentOutput):
 class RecurrentMean(RecurrentOutput):
     """Mean over the time steps (each step scaled by ``1/T``, then summed, as neon does)."""
 
+    _torch_module = TimeMean
+
     def _collapse(self, seq: Tensor) -> Tensor:
         return (seq * (1.0 / seq.shape[1])).sum(dim=1)
 
@@ -66,6 +78,8 @@ class RecurrentMean(RecurrentOutput):
 @neon_type("neon.layers.recurrent.RecurrentLast", "neon.layers.RecurrentLast")
 class RecurrentLast(RecurrentOutput):
     """The last time step; the backward puts the error on that step only."""
+
+    _torch_module = TimeLast
 
     def _collapse(self, seq: Tensor) -> Tensor:
         return seq[:, -1]

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .._object import NervanaObject
+from ..distributed.state import init_from_env, local_rank
 from ..errors import BackendError, UnsupportedNeonFeature, warn_once
 
 __all__ = ["Backend", "cleanup_backend", "gen_backend"]
@@ -128,6 +129,11 @@ def gen_backend(
     default is 0; scripts often assign ``be.bsz`` later). ``rng_seed`` seeds
     ``numpy.random.RandomState`` exactly as neon's CPU backend does.
 
+    Launched by ``torchrun`` with several processes, it also starts the ``torch.distributed``
+    process group (NCCL for ``'gpu'``, gloo on the CPU) and ``'gpu'`` uses device
+    ``device_id + LOCAL_RANK``; ``batch_size`` is then the global minibatch size, split over
+    the ranks (``docs/distributed.md``).
+
     ``datatype=np.float16`` (neon's half precision) or ``'bfloat16'`` runs mixed precision:
     parameters, optimizer states and data stay float32 and the forward runs under
     ``torch.autocast`` in that type; float16 also scales the loss dynamically (as
@@ -186,6 +192,7 @@ def gen_backend(
                 "gen_backend('gpu') needs CUDA, but torch.cuda.is_available() is False "
                 f"(torch {torch.__version__}). Use backend='cpu' or install a CUDA build of torch."
             )
+        device_id += local_rank()  # under torchrun: one GPU per process of the node
         if device_id >= torch.cuda.device_count():
             raise BackendError(
                 f"device_id={device_id} but only {torch.cuda.device_count()} CUDA device(s) exist."
@@ -193,6 +200,7 @@ def gen_backend(
         device = torch.device("cuda", device_id)
     else:
         device = torch.device("cpu")
+    init_from_env(device)  # launched by torchrun: NCCL (CUDA) or gloo (CPU) process group
     be = Backend(backend, device, rng_seed, datatype, compat_mode, device_id)
     be.bsz = int(batch_size)
     be.channels_last = bool(channels_last)

@@ -1,23 +1,32 @@
 """Callbacks (neon's ``neon.callbacks``)."""
 
+from .batchnorm_tune import BatchNormTuneCallback
 from .callback import Callback
 from .callbacks import (
     Callbacks,
     LossCallback,
     MetricCallback,
-    ProgressBarCallback,
     RunTimerCallback,
     TrainCostCallback,
     TrainLoggerCallback,
 )
+from .checkpoint import SaveBestStateCallback, SerializeModelCallback
+from .early_stop import EarlyStopCallback
+from .multicost import TrainMulticostCallback
+from .progress import ProgressBarCallback
 
 __all__ = [
+    "BatchNormTuneCallback",
     "Callback",
     "Callbacks",
+    "EarlyStopCallback",
     "LossCallback",
     "MetricCallback",
     "ProgressBarCallback",
     "RunTimerCallback",
+    "SaveBestStateCallback",
+    "SerializeModelCallback",
     "TrainCostCallback",
     "TrainLoggerCallback",
+    "TrainMulticostCallback",
 ]

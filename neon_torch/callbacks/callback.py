@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from .._object import Describable
 
@@ -17,7 +17,13 @@ class Callback(Describable):
     when ``(epoch + 1) % epoch_freq == 0`` (a list fires on the listed epochs, None never);
     minibatch hooks likewise with ``minibatch_freq``. Reading ``model.cost.cost`` or
     ``model.total_cost`` in a hook waits for the device; the training loop itself never does.
+
+    ``rank_zero_only = True`` marks a callback that only writes (stdout, files): in a
+    data-parallel job ``Callbacks`` keeps it on rank 0 alone. A callback that evaluates or
+    stops training must run on every rank (evaluation is a collective operation).
     """
+
+    rank_zero_only: ClassVar[bool] = False
 
     def __init__(self, epoch_freq: Any = 1, minibatch_freq: Any = 1) -> None:
         self.epoch_freq = epoch_freq

@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
+import os
+import signal
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
 from .._object import NervanaObject
-from ..errors import UnsupportedNeonFeature
+from ..distributed.state import is_rank_zero
 from ..registry import neon_type
+from . import _h5
+from ._window import window_means
 from .callback import Callback, should_fire
+from .checkpoint import SaveBestStateCallback, SerializeModelCallback
+from .early_stop import EarlyStopCallback
+from .multicost import TrainMulticostCallback
+from .progress import ProgressBarCallback
 
 __all__ = [
     "Callbacks",
     "LossCallback",
     "MetricCallback",
-    "ProgressBarCallback",
     "RunTimerCallback",
     "TrainCostCallback",
     "TrainLoggerCallback",
@@ -34,14 +42,19 @@ logger = logging.getLogger("neon_torch")
 class Callbacks(NervanaObject):
     """The list of callbacks that ``Model.fit`` drives, with neon's defaults and order.
 
-    Built-in list (neon's order): ``LossCallback`` first when ``eval_freq`` is set, then
-    ``TrainCostCallback``, ``ProgressBarCallback`` (if ``progress_bar``), ``MetricCallback``
-    (when ``eval_freq`` and ``metric``), ``TrainLoggerCallback`` and ``RunTimerCallback``.
-    ``callback_data`` is an in-memory dict keyed by neon's HDF5 paths (``'cost/train'``,
-    ``'cost/loss'``, ``'metrics/<name>'``, ``'time_markers/minibatch'``, ...).
+    Built-in list (neon's order): ``LossCallback`` when ``eval_freq`` is set, then
+    ``TrainCostCallback`` (``TrainMulticostCallback`` with ``multicost=True``),
+    ``ProgressBarCallback`` (if ``progress_bar``), ``MetricCallback`` (when ``eval_freq`` and
+    ``metric``), ``SerializeModelCallback(save_path, max(serialize, 1), history)`` (when
+    ``save_path``), ``TrainLoggerCallback`` and ``RunTimerCallback``.
 
-    ``output_file``, ``save_path``/``serialize``/``history`` and ``model_file`` (HDF5 output,
-    checkpoints) are not available yet and raise :class:`UnsupportedNeonFeature`.
+    ``callback_data`` is an in-memory dict keyed by neon's HDF5 paths (``'cost/train'``,
+    ``'cost/loss'``, ``'metrics/<name>'``, ``'time_markers/minibatch'``, ...). With
+    ``output_file`` it is also written there in neon's HDF5 layout (an existing file is
+    removed first) after every epoch and at the end. ``model_file`` is loaded with
+    ``model.load_params`` when training begins. During ``fit`` Ctrl-C (SIGINT) saves the model
+    to ``save_path`` when one is given, then raises ``KeyboardInterrupt``. ``log_token`` is
+    accepted and ignored (neon's cloud metrics).
     """
 
     def __init__(
@@ -61,56 +74,80 @@ class Callbacks(NervanaObject):
         multicost: bool = False,
     ) -> None:
         super().__init__(name=None)
-        for option, value in (
-            ("output_file", output_file),
-            ("save_path", save_path),
-            ("model_file", model_file),
-        ):
-            if value is not None:
-                raise UnsupportedNeonFeature(
-                    f"Callbacks({option}=...) is not supported by this neon_torch version yet; "
-                    f"remove the argument (got {value!r})."
-                )
-        if multicost:
-            raise UnsupportedNeonFeature("Callbacks(multicost=True) needs Multicost models.")
+        if train_set is not None:
+            logger.warning("Callbacks(train_set=...) is deprecated in neon and ignored.")
         self.model = model
+        self.output_file = output_file if is_rank_zero() else None  # data parallel: rank 0
+        self.save_path = save_path
+        self.model_file = model_file
         self.callbacks: list[Callback] = []
         self._hooks: dict[str, list[Callback]] = {}
         self.callback_data: dict[str, Any] = {}
         self.epoch_marker = 0
+        self._old_sigint: Any = None
+        self._sigint_installed = False
+        if output_file is not None and os.path.exists(output_file):
+            os.remove(output_file)
         if eval_freq:
             if eval_set is None:
                 raise ValueError("Callbacks(eval_freq=...) needs an eval_set to evaluate on.")
             self.add_callback(LossCallback(eval_set, eval_freq))
-        self.add_callback(TrainCostCallback())
+        self.add_callback(TrainMulticostCallback() if multicost else TrainCostCallback())
         if progress_bar:
             self.add_callback(ProgressBarCallback())
         if eval_freq and metric is not None:
             self.add_callback(MetricCallback(eval_set, metric, eval_freq))
+        if save_path:
+            self.add_callback(SerializeModelCallback(save_path, max(serialize, 1), history))
         self.add_callback(TrainLoggerCallback())
         self.add_callback(RunTimerCallback())
 
     def add_callback(self, callback: Callback, insert_pos: int | None = None) -> None:
-        """Append ``callback``, or insert it at ``insert_pos``."""
+        """Append ``callback``, or insert it at ``insert_pos`` (one marked ``rank_zero_only``
+        is left out on the other ranks of a data-parallel job)."""
+        if getattr(callback, "rank_zero_only", False) and not is_rank_zero():
+            return
         if insert_pos is None:
             self.callbacks.append(callback)
         else:
             self.callbacks.insert(insert_pos, callback)
         self._hooks.clear()
 
+    def add_early_stop_callback(self, stop_func: Callable[[Any, float], tuple[Any, bool]]) -> None:
+        """Append an :class:`EarlyStopCallback`."""
+        self.add_callback(EarlyStopCallback(stop_func))
+
+    def add_save_best_state_callback(self, path: str) -> None:
+        """Append a :class:`SaveBestStateCallback` saving to ``path``."""
+        self.add_callback(SaveBestStateCallback(path))
+
+    # -- events ----------------------------------------------------------------------------
     def on_train_begin(self, epochs: int) -> None:
         nbatches = getattr(self.model, "nbatches", 0)
+        ndata, bsz = getattr(self.model, "ndata", 0), self.model.be.bsz
+        if ndata and bsz:
+            nbatches = math.ceil(ndata / bsz)
         self.callback_data["config"] = {
             "total_minibatches": nbatches * epochs,
             "total_epochs": epochs,
         }
         self.callback_data["time_markers/minibatch"] = np.zeros(epochs, dtype=np.float32)
+        if self.model_file:
+            self.model.load_params(self.model_file)
         for cb in self.callbacks:
             cb.on_train_begin(self.callback_data, self.model, epochs)
+        self._install_sigint()
+
+    def on_train_abort(self) -> None:
+        """``fit`` ended with an exception: restore the SIGINT handler, keep the data file."""
+        self._restore_sigint()
+        self._write()
 
     def on_train_end(self) -> None:
+        self._restore_sigint()
         for cb in self.callbacks:
             cb.on_train_end(self.callback_data, self.model)
+        self._write()
 
     def on_epoch_begin(self, epoch: int) -> None:
         for cb in self.callbacks:
@@ -125,6 +162,17 @@ class Callbacks(NervanaObject):
         markers = self.callback_data.get("time_markers/minibatch")
         if markers is not None and epoch < len(markers):
             markers[epoch] = self.epoch_marker
+        _h5.declare(
+            self.callback_data,
+            "time_markers/minibatch",
+            epochs_complete=epoch + 1,
+            minibatches_complete=self.epoch_marker,
+        )
+        self._write()
+
+    def _write(self) -> None:
+        if self.output_file is not None:
+            _h5.write_file(self.output_file, self.callback_data)
 
     def _overriding(self, hook: str) -> list[Callback]:
         """Callbacks that implement ``hook`` (the base class's no-op is skipped per minibatch)."""
@@ -145,12 +193,33 @@ class Callbacks(NervanaObject):
             if should_fire(minibatch, cb.minibatch_freq):
                 cb.on_minibatch_end(self.callback_data, self.model, epoch, minibatch)
 
+    # -- SIGINT ----------------------------------------------------------------------------
+    def _install_sigint(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._old_sigint = signal.signal(signal.SIGINT, self._on_sigint)
+            self._sigint_installed = True
 
+    def _restore_sigint(self) -> None:
+        if self._sigint_installed:
+            signal.signal(signal.SIGINT, self._old_sigint or signal.default_int_handler)
+            self._sigint_installed = False
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        """neon's handler: save to ``save_path`` (if any), then interrupt."""
+        self._restore_sigint()
+        if self.save_path:
+            self.model.save_params(self.save_path, keep_states=True)
+            logger.warning("Interrupted: model saved to %s", self.save_path)
+        raise KeyboardInterrupt
+
+
+@neon_type(f"{_MODULE}.TrainCostCallback")
 class TrainCostCallback(Callback):
     """Records each minibatch's cost and neon's moving average of the last ``wsz`` of them.
 
-    The costs stay on the device during the epoch; ``callback_data['cost/train']`` (the window
-    means, one per minibatch) is filled at the end of each epoch.
+    The costs stay on the device during the epoch and move to the host once at its end;
+    ``callback_data['cost/train']`` (the window means, one per minibatch so far; the window
+    runs across epochs, as neon's) is filled then.
     """
 
     def __init__(self, wsz: int = 10) -> None:
@@ -158,75 +227,43 @@ class TrainCostCallback(Callback):
         self.wsz = wsz
 
     def on_train_begin(self, callback_data: dict, model: Any, epochs: int) -> None:
-        self._costs: list[torch.Tensor] = []
+        self._pending: list[torch.Tensor] = []  # this epoch's costs, on the device
+        self._tail: list[torch.Tensor] = []  # the last wsz costs of earlier epochs
+        self._host = np.zeros(0, dtype=np.float32)
         callback_data["cost/train"] = np.zeros(0, dtype=np.float32)
         callback_data["_cost_window"] = self.window_mean
+        callback_data["_cost_window_tensor"] = self.window_tensor
+        total = callback_data["config"]["total_minibatches"]
+        _h5.declare(callback_data, "cost/train", total, time_markers="minibatch")
 
     def on_minibatch_end(self, callback_data: dict, model: Any, epoch: int, minibatch: int) -> None:
-        self._costs.append(model.cost._cost)  # a fresh 0-d device tensor every minibatch
+        self._pending.append(model.cost._cost)  # a fresh 0-d device tensor every minibatch
+
+    def window_tensor(self) -> torch.Tensor | None:
+        """Mean of the last ``wsz`` minibatch costs as a 0-d device tensor (no sync)."""
+        recent = (self._tail + self._pending)[-self.wsz :]
+        return torch.stack(recent).mean() if recent else None
 
     def window_mean(self) -> float:
         """Mean of the last ``wsz`` minibatch costs (reads the device)."""
-        recent = self._costs[-self.wsz :]
-        return float(torch.stack(recent).mean()) if recent else math.nan
+        value = self.window_tensor()
+        return math.nan if value is None else float(value)
+
+    def _costs_host(self) -> np.ndarray:
+        """Every minibatch cost so far, as float32 on the host."""
+        if not self._pending:
+            return self._host
+        current = torch.stack(self._pending).float().cpu().numpy()
+        return np.concatenate([self._host, current]).astype(np.float32)
 
     def on_epoch_end(self, callback_data: dict, model: Any, epoch: int) -> None:
-        costs = torch.stack(self._costs).cpu().numpy().astype(np.float32)
-        cumsum = np.concatenate([[0.0], np.cumsum(costs, dtype=np.float64)])
-        idx = np.arange(len(costs))
-        lo = np.maximum(0, idx - self.wsz + 1)
-        callback_data["cost/train"] = ((cumsum[idx + 1] - cumsum[lo]) / (idx + 1 - lo)).astype(
-            np.float32
-        )
+        self._host = self._costs_host()
+        self._tail = (self._tail + self._pending)[-self.wsz :]
+        self._pending = []
+        callback_data["cost/train"] = window_means(self._host, self.wsz).astype(np.float32)
 
 
-class ProgressBarCallback(Callback):
-    """neon's progress bar on stdout, redrawn at most every ``update_thresh_s`` seconds.
-
-    Format: ``Epoch 0   [Train |████      |   10/40   batches, 0.52 cost, 1.20s]``; at the end of
-    an epoch the eval loss is appended when a ``LossCallback`` computed one.
-    """
-
-    def __init__(
-        self, epoch_freq: int = 1, minibatch_freq: int = 1, update_thresh_s: float = 0.1
-    ) -> None:
-        super().__init__(epoch_freq=epoch_freq, minibatch_freq=minibatch_freq)
-        self.update_thresh_s = update_thresh_s
-        self.stream = sys.stdout
-
-    def on_epoch_begin(self, callback_data: dict, model: Any, epoch: int) -> None:
-        self._start = self._last = time.time()
-
-    def _line(self, callback_data: dict, model: Any, epoch: int, done: int) -> str:
-        nbatches = max(model.nbatches, 1)
-        bar = "█" * int(done / nbatches * 20)
-        window = callback_data.get("_cost_window")
-        cost = window() if window is not None else model.cost.cost.item()
-        return (
-            f"Epoch {epoch:<3} [Train |{bar:<20}| {done:4}/{nbatches:<4} batches, "
-            f"{cost:.2f} cost, {time.time() - self._start:.2f}s]"
-        )
-
-    def on_minibatch_end(self, callback_data: dict, model: Any, epoch: int, minibatch: int) -> None:
-        now = time.time()
-        last = minibatch + 1 == model.nbatches
-        if last or now - self._last >= self.update_thresh_s:
-            self._last = now
-            self.stream.write("\r" + self._line(callback_data, model, epoch, minibatch + 1))
-            self.stream.flush()
-
-    def on_epoch_end(self, callback_data: dict, model: Any, epoch: int) -> None:
-        loss = callback_data.get("cost/loss")
-        tail = ""
-        if loss is not None and callback_data.get("_loss_epoch") == epoch:
-            cost_name = type(model.cost.costfunc).__name__
-            tail = (
-                f" [{cost_name} Loss {float(loss[-1]):.2f}, {callback_data['time/loss'][-1]:.2f}s]"
-            )
-        self.stream.write(tail + "\n")
-        self.stream.flush()
-
-
+@neon_type(f"{_MODULE}.TrainLoggerCallback")
 class TrainLoggerCallback(Callback):
     """Logs the model at train begin and ``Epoch %d complete.  Train Cost %f.`` per epoch (INFO)."""
 
@@ -253,16 +290,20 @@ class TrainLoggerCallback(Callback):
         logger.info(message)
 
 
+@neon_type(f"{_MODULE}.RunTimerCallback")
 class RunTimerCallback(Callback):
     """Stores ``time/train/start_time`` and ``time/train/end_time`` (seconds)."""
 
     def on_train_begin(self, callback_data: dict, model: Any, epochs: int) -> None:
         callback_data["time/train/start_time"] = np.array([time.time()])
+        _h5.declare(callback_data, "time/train/start_time", units="seconds")
+        _h5.declare(callback_data, "time/train/end_time", units="seconds")
 
     def on_train_end(self, callback_data: dict, model: Any) -> None:
         callback_data["time/train/end_time"] = np.array([time.time()])
 
 
+@neon_type(f"{_MODULE}.LossCallback")
 class LossCallback(Callback):
     """Every ``epoch_freq`` epochs, the mean per-sample cost on ``eval_set`` (inference mode).
 
@@ -276,6 +317,8 @@ class LossCallback(Callback):
     def on_train_begin(self, callback_data: dict, model: Any, epochs: int) -> None:
         callback_data["cost/loss"] = np.zeros(0, dtype=np.float32)
         callback_data["time/loss"] = np.zeros(0, dtype=np.float32)
+        for key in ("cost/loss", "time/loss"):
+            _declare_per_eval(callback_data, key, epochs, self.epoch_freq)
 
     def on_epoch_end(self, callback_data: dict, model: Any, epoch: int) -> None:
         start = time.time()
@@ -287,6 +330,13 @@ class LossCallback(Callback):
         callback_data["_loss_epoch"] = epoch
 
 
+def _declare_per_eval(callback_data: dict, key: str, epochs: int, freq: int) -> None:
+    """neon's evaluation datasets: ``epochs // freq`` entries, attrs ``time_markers`` and
+    ``epoch_freq``."""
+    _h5.declare(callback_data, key, epochs // freq, time_markers="epoch_freq", epoch_freq=freq)
+
+
+@neon_type(f"{_MODULE}.MetricCallback")
 class MetricCallback(Callback):
     """Every ``epoch_freq`` epochs, ``model.eval(eval_set, metric)`` into ``metrics/<name>``."""
 
@@ -299,6 +349,10 @@ class MetricCallback(Callback):
         super().__init__(epoch_freq=epoch_freq)
         self.eval_set = eval_set
         self.metric = metric
+
+    def on_train_begin(self, callback_data: dict, model: Any, epochs: int) -> None:
+        for name in self.metric.metric_names:
+            _declare_per_eval(callback_data, f"metrics/{name}", epochs, self.epoch_freq)
 
     def on_epoch_end(self, callback_data: dict, model: Any, epoch: int) -> None:
         values = model.eval(self.eval_set, metric=self.metric)

@@ -13,16 +13,17 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import NeonTorchError
-from . import convert, inspect
+from . import convert, inspect, plot, run
 
 __all__ = ["SUBCOMMANDS", "main"]
 
-SUBCOMMANDS = (convert, inspect)
+SUBCOMMANDS = (convert, inspect, run, plot)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="neon-torch", description="neon_torch tools for neon .prm files."
+        prog="neon-torch",
+        description="neon_torch tools: neon .prm files, neon scripts and YAML files, plots.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in SUBCOMMANDS:

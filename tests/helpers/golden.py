@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
+import torch
 
 from neon_torch.callbacks import Callback
+from neon_torch.layout import batch_first_to_neon, neon_to_batch_first
 
-__all__ = ["Recorder", "keyed", "structure"]
+__all__ = ["Recorder", "check_per_layer_outputs", "keyed", "structure"]
 
 
 class Recorder(Callback):
@@ -65,3 +68,18 @@ def structure(node: Any) -> Any:
     if isinstance(node, float):
         return round(node, 6)
     return node
+
+
+def check_per_layer_outputs(ref: Any, model: Any) -> None:
+    """neon pushed its first eval minibatch through the trained top-level layers one by one
+    (``layer_in/x``, ``layer_out/NN_<name>``); do the same and compare."""
+    keys = sorted(k for k in ref.files if k.startswith("layer_out/"))
+    if not keys:
+        pytest.skip("neon dumped no per-layer outputs for this case")
+    layers = list(model.layers.layers)
+    assert [k.split("/")[1].split("_", 1)[1] for k in keys] == [layer.name for layer in layers]
+    x = torch.as_tensor(neon_to_batch_first(ref["layer_in/x"], model.layers.in_shape))
+    for key, layer in zip(keys, layers, strict=True):
+        x = layer.fprop(x, inference=True)
+        got = batch_first_to_neon(x, layer.out_shape).numpy()
+        np.testing.assert_allclose(got, ref[key], rtol=1e-5, atol=2e-6, err_msg=key)

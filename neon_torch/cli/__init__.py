@@ -38,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args._run(args))
+    except BrokenPipeError:  # the reader went away (``neon-torch inspect f | head``)
+        sys.stderr.close()
+        return 0
     except (NeonTorchError, OSError) as err:
         print(f"neon-torch {args.command}: error: {err}", file=sys.stderr)
         return 1

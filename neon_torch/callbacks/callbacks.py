@@ -201,7 +201,9 @@ class Callbacks(NervanaObject):
 
     def _restore_sigint(self) -> None:
         if self._sigint_installed:
-            signal.signal(signal.SIGINT, self._old_sigint or signal.default_int_handler)
+            # None means the handler was not set from Python; SIG_DFL (0) is restored as is
+            old = self._old_sigint
+            signal.signal(signal.SIGINT, signal.default_int_handler if old is None else old)
             self._sigint_installed = False
 
     def _on_sigint(self, signum: int, frame: Any) -> None:

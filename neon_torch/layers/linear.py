@@ -15,11 +15,32 @@ from ._base import Layer, ParameterLayer, Shape, shape_size
 from .activation import Activation
 from .batch_norm import BatchNorm
 
-__all__ = ["Affine", "Bias", "CompoundLayer", "Linear"]
+__all__ = ["Affine", "Bias", "CompoundLayer", "Linear", "WeightLayer"]
+
+
+class WeightLayer(ParameterLayer):
+    """A layer whose one parameter, ``weight``, has neon's ``W`` layout as it is (Linear's
+    ``(nout, nin)``, LookupTable's ``(vocab, embedding)``); subclasses create ``weight``."""
+
+    weight: nn.Parameter | None
+
+    def optimized_parameters(self) -> list[nn.Parameter]:
+        self._check_allocated()
+        return [self.weight]  # type: ignore[list-item]
+
+    def neon_params(self) -> dict[str, np.ndarray]:
+        self._check_allocated()
+        return {"W": _to_numpy(layout.linear_w_from_torch(self.weight))}
+
+    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
+        return _to_numpy(layout.linear_w_from_torch(state))
+
+    def _torch_tensors(self) -> dict[str, Tensor]:
+        return {"W": self.weight}  # type: ignore[dict-item]
 
 
 @neon_type("neon.layers.layer.Linear", "neon.layers.Linear")
-class Linear(ParameterLayer):
+class Linear(WeightLayer):
     """Fully connected layer without bias: ``y = W x``.
 
     neon semantics: ``W`` has neon shape ``(nout, nin)`` (the same as ``nn.Linear.weight``) and
@@ -73,20 +94,6 @@ class Linear(ParameterLayer):
         if not self._sequence and x.dim() != 2:
             x = x.reshape(x.shape[0], -1)  # (N, C, H, W) -> (N, C·H·W)
         return F.linear(x, self.weight)
-
-    def optimized_parameters(self) -> list[nn.Parameter]:
-        self._check_allocated()
-        return [self.weight]  # type: ignore[list-item]
-
-    def neon_params(self) -> dict[str, np.ndarray]:
-        self._check_allocated()
-        return {"W": _to_numpy(layout.linear_w_from_torch(self.weight))}
-
-    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        return _to_numpy(layout.linear_w_from_torch(state))
-
-    def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.weight}  # type: ignore[dict-item]
 
     def to_torch(self) -> nn.Module:
         """``nn.Linear(nin, nout, bias=False)`` (after ``nn.Flatten`` for image inputs)."""

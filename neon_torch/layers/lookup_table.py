@@ -12,8 +12,8 @@ from torch import Tensor, nn
 from .. import layout
 from ..errors import NeonTorchError, ShapeMismatchError
 from ..registry import neon_type
-from ._base import ParameterLayer
 from ._recurrent import interpret_in_shape
+from .linear import WeightLayer
 
 __all__ = ["LookupTable", "TokenIdError"]
 
@@ -23,7 +23,7 @@ class TokenIdError(NeonTorchError, IndexError):
 
 
 @neon_type("neon.layers.layer.LookupTable", "neon.layers.LookupTable")
-class LookupTable(ParameterLayer):
+class LookupTable(WeightLayer):
     """Maps token ids to learned vectors: row ``id`` of ``W``.
 
     neon semantics: ``W`` has neon shape ``(vocab_size, embedding_dim)`` (the same as
@@ -125,24 +125,6 @@ class LookupTable(ParameterLayer):
         super().set_neon_params(params)
         self._zero_pad_row()
 
-    def optimized_parameters(self) -> list[nn.Parameter]:
-        self._check_allocated()
-        return [self.weight]  # type: ignore[list-item]
-
-    def neon_params(self) -> dict[str, np.ndarray]:
-        self._check_allocated()
-        return {"W": _to_numpy(layout.linear_w_from_torch(self.weight))}
-
-    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        return _to_numpy(layout.linear_w_from_torch(state))
-
-    def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.weight}  # type: ignore[dict-item]
-
     def __str__(self) -> str:
         nin = getattr(self, "nin", "?")
         return f"LookupTable Layer : {nin} inputs, ({self.embedding_dim}, {nin}) outputs size"
-
-
-def _to_numpy(t: Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().copy()

@@ -19,6 +19,7 @@ __all__ = [
     "Window",
     "check_positive",
     "conv_out_size",
+    "image_spatial",
     "parse_axes",
     "parse_conv_fshape",
     "pool_out_size",
@@ -97,6 +98,17 @@ def parse_conv_fshape(fshape: Any, layer: str) -> tuple[tuple[int, int, int], in
     if min(t, r, s, k) < 1:
         raise LayerConfigError(f"{layer}: fshape entries must be >= 1, got {fshape!r}.")
     return (t, r, s), k
+
+
+def image_spatial(shape: Any, where: str) -> tuple[int, int, int]:
+    """The spatial extent ``(D, H, W)`` of an image shape ``(C, H, W)`` (D = 1) or
+    ``(C, D, H, W)``; anything else raises, naming ``where`` and the shape received."""
+    if not isinstance(shape, tuple) or len(shape) not in (3, 4):
+        raise ShapeMismatchError(
+            f"{where} needs image input of shape (C, H, W) or (C, D, H, W), got {shape!r}. "
+            "For a first layer, give the data iterator lshape=(C, H, W)."
+        )
+    return (shape[1], shape[2], shape[3]) if len(shape) == 4 else (1, shape[1], shape[2])
 
 
 def conv_out_size(size: int, kernel: int, stride: int, pad: int, dil: int) -> int:

@@ -17,7 +17,14 @@ from ..backends.backend import current_backend
 from ..errors import LayerConfigError, ShapeMismatchError
 from ..registry import neon_type
 from ._base import ParameterLayer
-from ._geometry import Window, check_positive, conv_out_size, parse_axes, parse_conv_fshape
+from ._geometry import (
+    Window,
+    check_positive,
+    conv_out_size,
+    image_spatial,
+    parse_axes,
+    parse_conv_fshape,
+)
 
 __all__ = ["Convolution", "Convolution_bias", "Deconvolution"]
 
@@ -75,19 +82,14 @@ class _ConvolutionBase(ParameterLayer):
         super().configure(in_obj)
         shape = self.in_shape
         where = f"{type(self).__name__} {self.name!r}"
-        if not isinstance(shape, tuple) or len(shape) not in (3, 4):
-            raise ShapeMismatchError(
-                f"{where} needs image input of shape (C, H, W) or (C, D, H, W), got {shape!r}. "
-                "For a first layer, give the data iterator lshape=(C, H, W)."
-            )
-        self._volumetric = len(shape) == 4
+        spatial = image_spatial(shape, where)
+        self._volumetric = len(shape) == 4  # type: ignore[arg-type]
         if not self._volumetric and self.window.kernel[0] != 1:
             raise ShapeMismatchError(
                 f"{where} has a 3-D filter {self.fshape!r} but 2-D input {shape}; 3-D filters "
                 "need (C, D, H, W) input."
             )
-        self.nchannels = shape[0]
-        spatial = shape[1:] if self._volumetric else (1, *shape[1:])
+        self.nchannels = shape[0]  # type: ignore[index]
         out = tuple(
             self._out_size(size, k, s, p, d)
             for size, k, s, p, d in zip(spatial, *self._window_axes(), strict=True)

@@ -7,9 +7,10 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import LayerConfigError, ShapeMismatchError
+from ..errors import LayerConfigError
 from ..registry import neon_type
 from ._base import Layer
+from ._geometry import image_spatial
 
 __all__ = ["LRN"]
 
@@ -50,11 +51,7 @@ class LRN(Layer):
 
     def configure(self, in_obj: Any) -> LRN:
         super().configure(in_obj)
-        if not isinstance(self.in_shape, tuple) or len(self.in_shape) not in (3, 4):
-            raise ShapeMismatchError(
-                f"LRN {self.name!r} needs image input (C, H, W) or (C, D, H, W), got "
-                f"{self.in_shape!r}."
-            )
+        image_spatial(self.in_shape, f"LRN {self.name!r}")
         return self
 
     def forward(self, x: Tensor) -> Tensor:

@@ -14,7 +14,7 @@ from ..backends.backend import current_backend
 from ..errors import LayerConfigError, ShapeMismatchError, UnsupportedNeonFeature
 from ..registry import neon_type
 from ._base import Layer
-from ._geometry import Window, check_positive, parse_axes, pool_out_size
+from ._geometry import Window, check_positive, image_spatial, parse_axes, pool_out_size
 from .convolution import EMPTY, Axes, _maps
 
 __all__ = ["Pooling"]
@@ -109,13 +109,8 @@ class Pooling(Layer):
         super().configure(in_obj)
         shape = self.in_shape
         where = f"Pooling {self.name!r}"
-        if not isinstance(shape, tuple) or len(shape) not in (3, 4):
-            raise ShapeMismatchError(
-                f"{where} needs image input of shape (C, H, W) or (C, D, H, W), got {shape!r}. "
-                "For a first layer, give the data iterator lshape=(C, H, W)."
-            )
-        self._volumetric = len(shape) == 4
-        spatial = shape[1:] if self._volumetric else (1, *shape[1:])
+        spatial = image_spatial(shape, where)
+        self._volumetric = len(shape) == 4  # type: ignore[arg-type]
         kernel = self._kernel or spatial
         if not self._volumetric and kernel[0] != 1:
             raise ShapeMismatchError(f"{where}: 3-D window {self.fshape!r} on 2-D input {shape}.")

@@ -13,6 +13,7 @@ from ..errors import NotConfiguredError
 from ..optimizers.torch_adapter import fit_optimizer
 from . import _speed
 from ._data import as_batches, prepare_target
+from ._loop import backward_errors, detach_outputs
 
 __all__ = ["benchmark"]
 
@@ -84,13 +85,8 @@ def benchmark(
         if not inference:
             for p in params:
                 p.grad = None
-            ys = y if isinstance(y, list) else [y]
-            outs = [v.detach().to(be.torch_dtype) for v in ys]
-            out: Any = outs if isinstance(y, list) else outs[0]
-            target = prepare_target(t, out)
-            errors = cost.get_errors(out, target)
-            errors = errors if isinstance(y, list) else [errors]
-            torch.autograd.backward(ys, [e.to(v.dtype) for e, v in zip(errors, ys, strict=True)])
+            ys, out = detach_outputs(y, be)
+            backward_errors(ys, cost.get_errors(out, prepare_target(t, out)))
             opt.optimize(layers, epoch=0)  # type: ignore[union-attr]  # weights really change
             _sync(be)
         end = time.perf_counter()

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
+from torch import Tensor
 
 from .. import distributed
 from ..backends.backend import current_backend
@@ -21,7 +22,7 @@ from ..optimizers.torch_adapter import fit_optimizer
 from . import _speed
 from ._data import as_batches, prepare_target
 
-__all__ = ["fit", "nbatches"]
+__all__ = ["backward_errors", "detach_outputs", "fit", "nbatches"]
 
 
 class _NoCallbacks:
@@ -64,6 +65,23 @@ def fit(model: Any, dataset: Any, cost: Any, optimizer: Any, num_epochs: int, ca
     callbacks.on_train_end()
 
 
+def detach_outputs(y: Any, be: Any) -> tuple[list[Tensor], Any]:
+    """The model's outputs as a list (a Tree has one per path) and, as the cost reads them,
+    detached in full precision (one tensor, or the list for a Tree)."""
+    ys = y if isinstance(y, list) else [y]
+    outs = [v.detach().to(be.torch_dtype) for v in ys]
+    return ys, (outs if isinstance(y, list) else outs[0])
+
+
+def backward_errors(ys: list[Tensor], errors: Any, scale: float = 1.0) -> None:
+    """Back-propagate neon's cost errors (one tensor, or one per output of a Tree), times the
+    loss ``scale`` of float16 training, into the parameters' ``.grad``."""
+    errors = errors if isinstance(errors, list) else [errors]
+    if scale != 1.0:
+        errors = [e * scale for e in errors]
+    torch.autograd.backward(ys, [e.to(v.dtype) for e, v in zip(errors, ys, strict=True)])
+
+
 def _epoch(model: Any, dataset: Any, cost: Any, optimizer: Any, callbacks: Any, epoch: int):
     be = current_backend()
     ddp = getattr(model, "_ddp", None)  # data parallel: train through the DDP wrapper
@@ -85,19 +103,13 @@ def _epoch(model: Any, dataset: Any, cost: Any, optimizer: Any, callbacks: Any, 
             p.grad = None
         with _speed.autocast(be):
             y = module(x)
-        ys = y if isinstance(y, list) else [y]  # a Tree: one output per path (Multicost)
-        outs = [v.detach().to(be.torch_dtype) for v in ys]  # costs in full precision
-        out: Any = outs if isinstance(y, list) else outs[0]
+        ys, out = detach_outputs(y, be)
         t = prepare_target(t, out)
         value = cost.batch_cost(out, t)
         if ddp is not None:  # every rank reports the cost of the global minibatch
-            value = distributed.global_cost(cost, value, outs[0].shape[0])
+            value = distributed.global_cost(cost, value, ys[0].shape[0])
         total += value
-        errors = cost.get_errors(out, t)
-        errors = errors if isinstance(y, list) else [errors]
-        if scaled:
-            errors = [e * scaler.scale for e in errors]
-        torch.autograd.backward(ys, [e.to(v.dtype) for e, v in zip(errors, ys, strict=True)])
+        backward_errors(ys, cost.get_errors(out, t), scaler.scale if scaled else 1.0)
         if not scaled or scaler.unscale(params):
             optimizer.optimize(layers, epoch=epoch)
         count += 1

@@ -53,7 +53,13 @@ from neon_torch.transforms import (  # noqa: F401
 )
 
 from ..conftest import NEON_REF, load_case
-from ..helpers.golden import Recorder, check_per_layer_outputs, keyed, structure
+from ..helpers.golden import (
+    Recorder,
+    check_initial_weights,
+    check_per_layer_outputs,
+    keyed,
+    structure,
+)
 
 CASES = [
     ("mlp", "mlp_gdm"),
@@ -111,12 +117,7 @@ def run(request: pytest.FixtureRequest) -> Any:
 
 
 def test_initial_weights_are_bit_identical(run: dict) -> None:
-    expected = keyed(run["ref"], "param_init")
-    assert expected, "fixture has no initial weights"
-    for (name, index), value in expected.items():
-        got = run["init"][name][index]
-        assert got.dtype == value.dtype
-        assert np.array_equal(got, value), f"{name}/{index} differs from neon's seeded init"
+    check_initial_weights(run["ref"], run["init"])
 
 
 def test_cost_trace_and_epoch_costs(run: dict) -> None:

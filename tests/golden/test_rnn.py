@@ -50,7 +50,13 @@ from neon_torch.transforms import (  # noqa: F401
 )
 
 from ..conftest import NEON_REF, load_case
-from ..helpers.golden import Recorder, check_per_layer_outputs, keyed, structure
+from ..helpers.golden import (
+    Recorder,
+    check_initial_weights,
+    check_per_layer_outputs,
+    keyed,
+    structure,
+)
 from ..helpers.prm import load_prm, parameter_entries
 
 CASES = [
@@ -117,12 +123,7 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_initial_weights_are_bit_identical(run: dict) -> None:
-    expected = keyed(run["ref"], "param_init")
-    assert expected, "fixture has no initial weights"
-    for (name, index), value in expected.items():
-        got = run["init"][name][index]
-        assert got.dtype == value.dtype
-        assert np.array_equal(got, value), f"{name}/{index} differs from neon's seeded init"
+    check_initial_weights(run["ref"], run["init"])
 
 
 def test_initial_weights_match_the_init_prm(run: dict) -> None:

@@ -11,7 +11,13 @@ import torch
 from neon_torch.callbacks import Callback
 from neon_torch.layout import batch_first_to_neon, neon_to_batch_first
 
-__all__ = ["Recorder", "check_per_layer_outputs", "keyed", "structure"]
+__all__ = [
+    "Recorder",
+    "check_initial_weights",
+    "check_per_layer_outputs",
+    "keyed",
+    "structure",
+]
 
 
 class Recorder(Callback):
@@ -83,3 +89,14 @@ def check_per_layer_outputs(ref: Any, model: Any) -> None:
         x = layer.fprop(x, inference=True)
         got = batch_first_to_neon(x, layer.out_shape).numpy()
         np.testing.assert_allclose(got, ref[key], rtol=1e-5, atol=2e-6, err_msg=key)
+
+
+def check_initial_weights(ref: Any, init: dict[str, list[np.ndarray]]) -> None:
+    """The seeded initial weights (neon layout, by layer name and parameter index) equal
+    neon's ``param_init`` bit for bit."""
+    expected = keyed(ref, "param_init")
+    assert expected, "fixture has no initial weights"
+    for (name, index), value in expected.items():
+        got = init[name][index]
+        assert got.dtype == value.dtype
+        assert np.array_equal(got, value), f"{name}/{index} differs from neon's seeded init"

@@ -28,6 +28,9 @@ class NervanaDataIterator(NervanaObject):
     """Base of neon data iterators: ``for x, t in it`` plus ``nbatches``, ``ndata``, ``shape``
     and ``reset()``.
 
+    Subclasses written for neon set ``self.ndata``, ``self.nbatches`` and ``self.shape`` in
+    their ``__init__`` (plain attributes here, as in neon) or override them as properties.
+
     ``shards_across_ranks``: in a data-parallel job each rank reads only its slice of every
     minibatch (``ArrayIterator``); iterators that cannot do so are refused there.
     """
@@ -42,7 +45,18 @@ class NervanaDataIterator(NervanaObject):
 
     @property
     def nbatches(self) -> int:
-        raise NotImplementedError
+        """Minibatches per epoch: what the subclass assigned to ``self.nbatches``."""
+        value = self.__dict__.get("_nbatches")
+        if value is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} does not define nbatches; assign self.nbatches in "
+                "__init__ or override the nbatches property."
+            )
+        return value
+
+    @nbatches.setter
+    def nbatches(self, value: int) -> None:
+        self.__dict__["_nbatches"] = int(value)
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
         raise NotImplementedError
@@ -54,13 +68,16 @@ class ArrayIterator(NervanaDataIterator):
 
     neon semantics:
 
-    * ``X`` is ``(ndata, F)`` or a list of such arrays (one per input stream); ``y`` holds
-      integer labels turned into one-hot targets (``make_onehot=True``, needs ``nclass``), or
-      regression targets ``(ndata, K)`` (``make_onehot=False``), or is None, in which case the
-      targets are the inputs (autoencoders);
+    * ``X`` is ``(ndata, F)`` or a list of such arrays (one per input stream; a list of one
+      array is a single stream); ``y`` holds integer labels turned into one-hot targets
+      (``make_onehot=True``, needs ``nclass``), or regression targets ``(ndata, K)``
+      (``make_onehot=False``), or is None, in which case the targets are the inputs
+      (autoencoders). Labels given as an ``(ndata, K)`` array are flattened and the first
+      ``ndata`` of them used, without complaint, as neon does;
     * ``lshape`` is the per-sample shape (e.g. ``(C, H, W)``) and becomes ``shape``, which the
-      first layer is configured from; without it ``shape`` is the int ``F``; a 2-tuple
-      ``(F, T)`` is a sequence, each row read as F features x T steps;
+      first layer is configured from (with a list ``X``, every stream's shape); without it
+      ``shape`` is the int ``F``; a 2-tuple ``(F, T)`` is a sequence, each row read as F
+      features x T steps;
     * no shuffling; minibatches of ``be.bsz`` samples; a short last batch is completed with
       samples from the start of the data, and the next epoch then starts after those samples
       (``start``), so ``nbatches = ceil((ndata - start) / bsz)`` can change between epochs;
@@ -76,7 +93,9 @@ class ArrayIterator(NervanaDataIterator):
 
     neon_torch: the arrays are copied to the backend's device once, at construction (and again
     only if the backend's device changes); minibatches are batch-first tensors ``(bsz, *shape)``
-    sliced there, and one-hot targets ``(bsz, nclass)``.
+    sliced there, and one-hot targets ``(bsz, nclass)``. ``Xdev`` (a tuple, one per stream)
+    and ``ydev`` are the whole data on the device in neon's layout: ``(ndata, F)`` inputs,
+    ``(ndata, 1)`` int32 labels (neon's ``y.reshape(-1, 1)``) or ``(ndata, K)`` targets.
     """
 
     def __init__(
@@ -90,7 +109,7 @@ class ArrayIterator(NervanaDataIterator):
     ) -> None:
         super().__init__(name)
         arrays = [np.asarray(a) for a in (X if isinstance(X, (list, tuple)) else [X])]
-        self._multi = isinstance(X, (list, tuple))
+        self._multi = len(arrays) > 1
         self.ndata = len(arrays[0])
         for i, a in enumerate(arrays):
             if a.ndim < 2:
@@ -108,13 +127,13 @@ class ArrayIterator(NervanaDataIterator):
         self.start = 0
         self.lshape = tuple(lshape) if lshape is not None else None
         if self.lshape is not None:
-            if self._multi:
-                raise ShapeMismatchError("ArrayIterator: lshape is not supported with a list X.")
-            if int(np.prod(self.lshape)) != arrays[0].reshape(self.ndata, -1).shape[1]:
-                raise ShapeMismatchError(
-                    f"ArrayIterator: lshape {self.lshape} has {int(np.prod(self.lshape))} "
-                    f"features but X has {arrays[0].reshape(self.ndata, -1).shape[1]}."
-                )
+            for i, a in enumerate(arrays):
+                if int(np.prod(self.lshape)) != a.reshape(self.ndata, -1).shape[1]:
+                    raise ShapeMismatchError(
+                        f"ArrayIterator: lshape {self.lshape} has {int(np.prod(self.lshape))} "
+                        f"features but X{f'[{i}]' if self._multi else ''} has "
+                        f"{a.reshape(self.ndata, -1).shape[1]}."
+                    )
         shapes = [self.lshape or int(a.reshape(self.ndata, -1).shape[1]) for a in arrays]
         self.shape: Any = shapes if self._multi else shapes[0]
         # rows are samples flattened in neon's order; sequences (F, T) become (T, F)
@@ -125,6 +144,8 @@ class ArrayIterator(NervanaDataIterator):
             for a, s in zip(arrays, shapes, strict=True)
         ]
         self._host_y = self._targets(y)
+        self._neon_x = [a.reshape(self.ndata, -1) for a in arrays]  # views of the caller's X
+        self._neon_y = None if y is None else np.asarray(y)
         self._device: torch.device | None = None
         self._checksum: int | None = None
         self._stage()
@@ -157,11 +178,7 @@ class ArrayIterator(NervanaDataIterator):
             return y
         if self.nclass is None:
             raise LabelError("ArrayIterator: nclass is required when make_onehot=True.")
-        labels = y.reshape(-1)
-        if labels.size != self.ndata:
-            raise ShapeMismatchError(
-                f"ArrayIterator: y must hold one label per sample, got shape {y.shape}."
-            )
+        labels = y.reshape(-1)  # neon reads y as a column; (ndata, K) labels pass unchecked
         as_int = labels.astype(np.int64)
         bad = np.flatnonzero((as_int != labels) | (as_int < 0) | (as_int >= self.nclass))
         if bad.size:
@@ -171,7 +188,7 @@ class ArrayIterator(NervanaDataIterator):
                 f"[0, {self.nclass - 1}] (nclass={self.nclass}); {bad.size} label(s) are out of "
                 "range. Fix the labels or pass the right nclass."
             )
-        return as_int
+        return as_int[: self.ndata]
 
     def _stage(self) -> None:
         """Copy the data to the backend's device (once per device)."""
@@ -187,6 +204,25 @@ class ArrayIterator(NervanaDataIterator):
         else:
             self._y = torch.as_tensor(self._host_y, dtype=be.torch_dtype).to(be.device)
         self._device = be.device
+
+    @property
+    def Xdev(self) -> tuple[Tensor, ...]:
+        """Every input stream on the device in neon's layout ``(ndata, F)``."""
+        be = current_backend()
+        return tuple(
+            torch.as_tensor(a, dtype=be.torch_dtype, device=be.device) for a in self._neon_x
+        )
+
+    @property
+    def ydev(self) -> Tensor | None:
+        """The targets on the device as neon holds them: labels as an int32 column
+        ``y.reshape(-1, 1)`` (``make_onehot=True``), else ``(ndata, K)``; None without y."""
+        if self._neon_y is None:
+            return None
+        be = current_backend()
+        if self.make_onehot:
+            return torch.as_tensor(self._neon_y.reshape(-1, 1).astype(np.int32), device=be.device)
+        return torch.as_tensor(self._neon_y, dtype=be.torch_dtype, device=be.device)
 
     @property
     def nbatches(self) -> int:

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from .._object import NervanaObject
+from .._values import neon_values
 from ..errors import ShapeMismatchError
 from ..layout import is_sequence_shape
 from ..registry import neon_type
@@ -85,4 +86,4 @@ class GeneralizedCost(NervanaObject):
         """The last batch-mean cost, ``(1, 1)`` float32 (read from the device on access)."""
         if self._cost is None:
             return None
-        return np.asarray(self._cost.detach().cpu(), dtype=np.float32).reshape(1, 1)
+        return neon_values(self._cost.detach().cpu(), (1, 1))

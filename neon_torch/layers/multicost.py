@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from .._object import NervanaObject
+from .._values import neon_values
 from ..errors import LayerConfigError, ShapeMismatchError
 from ..registry import neon_type
 
@@ -79,7 +80,7 @@ class Multicost(NervanaObject):
     def get_cost(self, ys: Any, ts: Any) -> np.ndarray:
         """neon's ``get_cost``: the weighted sum as a ``(1, 1)`` float32 array."""
         value = self.batch_cost(ys, ts)
-        return np.asarray(value.detach().cpu(), dtype=np.float32).reshape(1, 1)
+        return neon_values(value.detach().cpu(), (1, 1))
 
     def get_errors(self, ys: Any, ts: Any) -> list[Tensor]:
         """Each output's delta times its weight (zeros where the target is None)."""

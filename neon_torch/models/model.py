@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from .. import distributed
 from .._object import NervanaObject
+from .._values import neon_values
 from .._version import NEON_VERSION
 from ..backends.backend import current_backend
 from ..data.dataiterator import NervanaDataIterator
@@ -99,7 +100,7 @@ class Model(NervanaObject):
         """Mean cost of the last training epoch, ``(1, 1)`` float32 (neon: sum / nbatches)."""
         if self._total_cost is None:
             return None
-        return np.asarray(self._total_cost.detach().cpu(), dtype=np.float32).reshape(1, 1)
+        return neon_values(self._total_cost.detach().cpu(), (1, 1))
 
     # -- life cycle -------------------------------------------------------------------------
     def initialize(self, dataset: Any, cost: Any = None) -> None:
@@ -257,9 +258,14 @@ class Model(NervanaObject):
         total = np.zeros(len(metric.metric_names), dtype=np.float64)
         weight = 0
         seen = 0
+        flat = not is_sequence_shape(self.layers.out_shape)  # type: ignore[arg-type]
         for x, t in as_batches(dataset, be):
             y = self.fprop(x, inference=True)
+            if flat and isinstance(y, Tensor) and y.dim() > 2:  # images: neon's (C·H·W) rows
+                y = y.reshape(y.shape[0], -1)
             t = prepare_target(t, y)
+            if flat and isinstance(t, Tensor) and t.dim() > 2:
+                t = t.reshape(t.shape[0], -1)
             n, covered = distributed.valid_rows(ndata, seen, y.shape[0], sharded)
             seen += covered
             if n == 0:  # this rank's slice holds only wrap-around samples
@@ -269,7 +275,7 @@ class Model(NervanaObject):
             total += values * n * steps
             weight += n * steps
         sums = distributed.sum_across_ranks(np.append(total, weight), be.device)
-        return (sums[:-1] / max(sums[-1], 1)).astype(np.float32)
+        return neon_values(sums[:-1] / max(sums[-1], 1))
 
     def get_outputs(self, dataset: Any) -> np.ndarray:
         """Inference outputs for every sample: ``(ndata, nout)``, or ``(ndata, T, nout)`` for

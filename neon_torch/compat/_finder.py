@@ -17,7 +17,8 @@ from typing import Any
 
 from .. import registry
 from ..errors import UnsupportedNeonFeature
-from ._table import EXTRA, MODULES, unsupported_reason
+from . import _table
+from ._table import EXTRA, MODULES, is_neon_module, is_neon_name, module_reason, unsupported_reason
 
 __all__ = ["NeonFinder", "NeonNameError"]
 
@@ -35,11 +36,28 @@ def _public(module: Any) -> list[str]:
     return list(names)
 
 
-def _missing(qualified: str) -> NeonNameError:
-    reason = unsupported_reason(qualified)
-    why = f": {reason}" if reason else " (it is not part of neon 2.6's public API as known here)"
+def missing_reason(qualified: str, module: str | None = None) -> str:
+    """Why ``qualified`` (a neon module path, or a name of neon module ``module``) does not
+    resolve: its listed reason, "not provided yet" for a real neon name without one, or
+    that neon 2.6 has no such module or name."""
+    reason = module_reason(qualified) if module is None else None
+    reason = reason or unsupported_reason(qualified)
+    if reason:
+        return reason
+    real = (
+        is_neon_module(qualified)
+        if module is None
+        else is_neon_name(module, qualified[len(module) + 1 :])
+    )
+    if real:
+        return "a neon 2.6 name that neon_torch does not provide yet"
+    return "neon 2.6 has no such public module or name"
+
+
+def _missing(qualified: str, module: str | None = None) -> NeonNameError:
+    why = missing_reason(qualified, module)
     return NeonNameError(
-        f"{qualified} is not provided by neon_torch{why}. See {_DOC} in the neon_torch "
+        f"{qualified} is not provided by neon_torch: {why}. See {_DOC} in the neon_torch "
         "repository for every neon name and its status."
     )
 
@@ -53,11 +71,11 @@ def _resolve(neon_module: str, name: str) -> Any:
     if spec is not None:
         path, _, attr = spec.partition(":")
         return getattr(importlib.import_module(path), attr)
-    for target in MODULES[neon_module]:
+    for target in MODULES.get(neon_module, ()):
         module = importlib.import_module(target)
         if name in _public(module):
             return getattr(module, name)
-    raise _missing(f"{neon_module}.{name}")
+    raise _missing(f"{neon_module}.{name}", neon_module)
 
 
 def _make_getattr(neon_module: str, module: types.ModuleType) -> Any:
@@ -65,7 +83,7 @@ def _make_getattr(neon_module: str, module: types.ModuleType) -> Any:
         if name.startswith("_") and name not in EXTRA.get(neon_module, {}):
             raise AttributeError(f"module {neon_module!r} has no attribute {name!r}")
         child = f"{neon_module}.{name}"
-        if child in MODULES:
+        if child in MODULES or (is_neon_module(child) and module_reason(child) is None):
             return importlib.import_module(child)
         value = _resolve(neon_module, name)
         setattr(module, name, value)
@@ -78,21 +96,23 @@ def _all_names(neon_module: str) -> list[str]:
     prefix = neon_module + "."
     names = {t[len(prefix) :] for t in registry.available() if t.startswith(prefix)}
     names = {n for n in names if "." not in n}
-    for target in MODULES[neon_module]:
+    for target in MODULES.get(neon_module, ()):
         names.update(_public(importlib.import_module(target)))
     names.update(EXTRA.get(neon_module, {}))
     return sorted(names)
 
 
 class NeonFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds and creates the ``neon.*`` modules listed in :data:`._table.MODULES`."""
+    """Finds and creates the ``neon.*`` modules: those of :data:`._table.MODULES`, and every
+    other real neon 2.6 module without a reason to refuse it (its names then resolve through
+    the registry or report why they are missing)."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if fullname != "neon" and not fullname.startswith("neon."):
             return None
-        if fullname not in MODULES:
+        if fullname not in MODULES and (not is_neon_module(fullname) or module_reason(fullname)):
             raise _missing(fullname)
-        is_package = any(m.startswith(fullname + ".") for m in MODULES)
+        is_package = any(m.startswith(fullname + ".") for m in [*MODULES, *_table.NEON_API])
         return importlib.machinery.ModuleSpec(fullname, self, is_package=is_package)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:

@@ -2,10 +2,23 @@
 neon names neon_torch does not provide (with the reason shown in the error and docs/compat.md).
 
 A neon module resolves a name, in order: the registry (``neon.<module>.<Name>`` type strings),
-then the public names of the listed neon_torch modules, then ``EXTRA`` (non-class names).
+then ``EXTRA`` (non-class names), then the public names of the listed neon_torch modules.
+
+:data:`NEON_API` is neon 2.6's own list of modules and public names, read from neon's source
+tree by ``tools/neon_api.py`` (``neon_api.json``): every real neon module imports under the
+shim unless :func:`module_reason` gives a reason, and a real neon name that does not resolve
+is reported as "not provided" with its reason, while a name neon never had is reported so.
 """
 
 from __future__ import annotations
+
+import json
+from importlib import resources
+
+#: neon 2.6's modules and their public names (generated from neon's source; see above).
+NEON_API: dict[str, list[str]] = json.loads(
+    resources.files(__package__).joinpath("neon_api.json").read_text(encoding="utf-8")
+)
 
 _LAYERS = ("neon_torch.layers",)
 _TRANSFORMS = ("neon_torch.transforms",)
@@ -43,6 +56,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "neon.data.text_preprocessing": ("neon_torch.data.text_preprocessing",),
     "neon.models": ("neon_torch.models",),
     "neon.models.model": ("neon_torch.models",),
+    "neon.benchmark": ("neon_torch.benchmark",),
+    "neon.benchmark.benchmark": ("neon_torch.benchmark",),
     "neon.util": (),
     "neon.util.argparser": ("neon_torch.util.argparser",),
     "neon.util.persist": ("neon_torch.util.persist",),
@@ -55,8 +70,12 @@ EXTRA: dict[str, dict[str, str]] = {
         "logger": "neon_torch.compat._logger:neon_logger",
         "__version__": "neon_torch._version:NEON_VERSION",
         "NervanaObject": "neon_torch._object:NervanaObject",
+        "DISPLAY_LEVEL_NUM": "neon_torch.compat._logger:DISPLAY",
     },
-    "neon.backends": {"cleanup_backend": "neon_torch.backends.backend:cleanup_backend"},
+    "neon.backends": {
+        "cleanup_backend": "neon_torch.backends.backend:cleanup_backend",
+        "NervanaObject": "neon_torch._object:NervanaObject",
+    },
 }
 
 _GAN = "GAN training is not part of neon_torch; write it with plain PyTorch around Model.module"
@@ -67,6 +86,9 @@ _BIN = "binarized networks (neon's bit-shift arithmetic) are not provided"
 _TICK = "neon's synthetic sequence tasks are not provided; build an ArrayIterator instead"
 _AEON = "aeon-based loaders (DataLoader, manifests) are not provided; use a torch DataLoader"
 _NOT_DATA = "this dataset loader is not provided; load the data yourself into an ArrayIterator"
+_TENSOR = "neon's backend tensor classes are not provided yet; use torch tensors"
+_HELPER = "an internal helper of neon's, not provided"
+_INTERNAL = "a backend internal of neon's (kernels, code generation); PyTorch's kernels do this job"
 
 #: Public neon 2.6 names that neon_torch does not provide: qualified name -> why.
 UNSUPPORTED: dict[str, str] = {
@@ -85,10 +107,9 @@ UNSUPPORTED: dict[str, str] = {
     "neon.layers.GenerativeAdversarial": _GAN,
     "neon.transforms.PixelwiseSoftmax": "not provided yet; use Softmax on (N, C) outputs",
     "neon.transforms.Sign": _BIN,
-    "neon.transforms.SquareHingeLoss": "not provided yet",
+    "neon.transforms.SquareHingeLoss": _BIN,
     "neon.transforms.GANCost": _GAN,
     "neon.transforms.ObjectDetection": _DET,
-    "neon.transforms.BLEUScore": "not provided yet",
     "neon.transforms.MultiMetric": "not provided yet",
     "neon.callbacks.MultiLabelStatsCallback": "not provided yet",
     "neon.callbacks.HistCallback": _VIS,
@@ -114,15 +135,50 @@ UNSUPPORTED: dict[str, str] = {
     "neon.data.dataloader_transformers": _AEON,
     "neon.data.aeon_shim": _AEON,
     "neon.models.GAN": _GAN,
+    "neon.callbacks.plotting_callbacks.GANPlotCallback": _GAN,
+    "neon.data.dataloaderadapter": _AEON,
+    "neon.data.convert_manifest": _AEON,
+    "neon.data.indexer": _AEON,
+    "neon.data.TextNMT": _SEQ,
+    "neon.util.beamsearch": _SEQ,
+    "neon.transforms.BLEUScore": _SEQ,
+    "neon.data.ticker.Task": _TICK,
+    "neon.backends.Tensor": _TENSOR,
+    "neon.backends.OpTreeNode": _TENSOR,
+    "neon.backends.OpCollection": _TENSOR,
+    "neon.backends.Block": _TENSOR,
+    "neon.backends.CPUTensor": _TENSOR,
+    "neon.backends.CustomNumpy": _TENSOR,
+    "neon.backends.NervanaCPU": _TENSOR,
+    "neon.backends.GPUTensor": _TENSOR,
+    "neon.backends.NervanaGPU": _TENSOR,
+    "neon.backends.MKLTensor": _TENSOR,
+    "neon.backends.NervanaMKL": _TENSOR,
+    "neon.backends.memoize_stacks": _INTERNAL,
+    "neon.backends.get_device_count": "use torch.cuda.device_count()",
+    "neon.backends.get_mkl_lib": "no MKL backend of neon_torch's own; torch brings its BLAS",
+    "neon.display": "neon patches logging.Logger.display; use neon.logger.display",
+    "neon.get_args": "an internal helper of neon's (it needs inspect.getargspec)",
+    "neon.load_class": (
+        "it imports a module path given as a string; neon_torch never does (use "
+        "neon_torch.registry.lookup for neon type strings)"
+    ),
+    "neon.benchmark.benchmark.flatten_layers": _HELPER,
+    "neon.callbacks.callbacks.get_progress_string": _HELPER,
+    "neon.layers.container.Broadcast": _HELPER,
+    "neon.layers.container.DeltasTree": _HELPER,
+    "neon.layers.container.flatten": _HELPER,
+    "neon.layers.container.pairwise": _HELPER,
+    "neon.layers.interpret_in_shape": _HELPER,
+    "neon.layers.recurrent.get_steps": _HELPER,
+    "neon.data.text_preprocessing.get_google_word2vec_W": (
+        "reading Google's word2vec binary file is not provided"
+    ),
     "neon.util.persist.load_class": (
         "it imports a module path given as a string; neon_torch never does (use "
         "neon_torch.registry.lookup for neon type strings)"
     ),
     "neon.util.persist.serialize": "use model.serialize() / model.save_params(path)",
-    "neon.util.persist.get_cache_dir": "neon's kernel cache directory has no use on PyTorch",
-    "neon.util.persist.get_data_cache_dir": "pass the data directory (-w) to the dataset",
-    "neon.util.persist.get_data_cache_or_nothing": "pass the data directory (-w) to the dataset",
-    "neon.util.persist.ensure_dirs_exist": "use os.makedirs(path, exist_ok=True)",
     "neon.util.modeldesc": "not provided; read descriptions with neon_torch.util.persist.load_obj",
     "neon.util.yaml_parse": "use `neon-torch run model.yaml`",
     "neon.visualizations": _VIS,
@@ -142,4 +198,141 @@ def unsupported_reason(qualified: str) -> str | None:
         shorter = ".".join([*parts[: cut - 1], parts[-1]])
         if shorter in UNSUPPORTED:
             return UNSUPPORTED[shorter]
+    return None
+
+
+#: Real neon modules (and everything below them) that do not import under the shim.
+INTERNAL_MODULES: dict[str, str] = {
+    "neon.backends.abstract_backend": _INTERNAL,
+    "neon.backends.conv_kernel_test": _INTERNAL,
+    "neon.backends.convolution": _INTERNAL,
+    "neon.backends.cuda_batchnorm": _INTERNAL,
+    "neon.backends.cuda_templates": _INTERNAL,
+    "neon.backends.float_ew": _INTERNAL,
+    "neon.backends.kernel_specs": _INTERNAL,
+    "neon.backends.kernels": _INTERNAL,
+    "neon.backends.layer_cpu": _INTERNAL,
+    "neon.backends.layer_gpu": _INTERNAL,
+    "neon.backends.layer_mkl": _INTERNAL,
+    "neon.backends.math_cpu": _INTERNAL,
+    "neon.backends.util": _INTERNAL,
+    "neon.backends.winograd": _INTERNAL,
+    "neon.backends.winograd4": _INTERNAL,
+    "neon.backends.winograd5": _INTERNAL,
+    "neon.backends.winograd_conv": _INTERNAL,
+    "neon.benchmark.examples": "an example script of neon's, not a library module",
+    "neon.util.update_dataset_cache": "a maintenance script of neon's, not a library module",
+    "neon.util.shelver": "neon's shelve helper is not provided; use neon_torch .prm files",
+    "neon.util.load_experiment": "use `neon-torch run model.yaml`",
+    "neon.util.display_information": "neon's platform report is not provided",
+}
+
+
+def module_reason(module: str) -> str | None:
+    """Why the real neon module ``module`` does not import under the shim, if it does not."""
+    parts = module.split(".")
+    for cut in range(len(parts), 1, -1):
+        prefix = ".".join(parts[:cut])
+        if prefix in INTERNAL_MODULES:
+            return INTERNAL_MODULES[prefix]
+        if prefix in UNSUPPORTED and prefix in NEON_API:
+            return UNSUPPORTED[prefix]
+    return None
+
+
+def is_neon_module(module: str) -> bool:
+    """True for a module path that exists in neon 2.6."""
+    return module in NEON_API
+
+
+def is_neon_name(module: str, name: str) -> bool:
+    """True when ``module.name`` is a public name of neon 2.6's module ``module``."""
+    return name in NEON_API.get(module, ())
+
+
+#: What neon_torch does differently for names it provides (shown in docs/compat.md); the key
+#: is the name under its package (``neon.layers.Linear`` also covers ``neon.layers.layer``).
+NOTES: dict[str, str] = {
+    "neon.NervanaObject": "`be` is the neon_torch backend",
+    "neon.logger": (
+        "differs: the `neon` logger with neon's DISPLAY level (41) and `display()`; "
+        "neon_torch's own messages go to the `neon_torch` logger"
+    ),
+    "neon.backends.gen_backend": (
+        "differs: `cpu`/`mkl` run on the CPU, `gpu` on CUDA; `stochastic_round`, "
+        "`max_devices`, `deterministic*` accepted with a warning; float16/bfloat16 run as "
+        "mixed precision"
+    ),
+    "neon.layers.Linear": (
+        "weights are stored `(nout, nin)` inside (torch layout), neon's layout in `.prm` files"
+    ),
+    "neon.layers.Dropout": (
+        "neon's non-inverted rule; on CUDA the masks come from a torch generator"
+    ),
+    "neon.layers.BranchNode": "a singleton per name, as in neon",
+    "neon.optimizers.Adam": "also `as_torch_optimizer`",
+    "neon.callbacks.Callbacks": (
+        "differs: `callback_data` is an in-memory dict with neon's HDF5 keys, written to "
+        "`output_file` in neon's layout after every epoch; `log_token` ignored; "
+        "`add_deconv_callback`, `add_watch_ticker_callback`, `add_hist_callback` and "
+        "`load_callbacks` are not provided"
+    ),
+    "neon.callbacks.SerializeModelCallback": (
+        "differs: writes neon_torch `.prm` files (safetensors), not pickles; history rule (up "
+        "to history+1 files, symlink) as in neon"
+    ),
+    "neon.callbacks.TrainMulticostCallback": (
+        "differs: `multicost/train` only (no `multicost/train_allbranches`)"
+    ),
+    "neon.callbacks.ProgressBarCallback": (
+        "differs: drawn with tqdm; on CUDA the cost shown lags by up to one redraw (copied "
+        "asynchronously, no synchronisation)"
+    ),
+    "neon.callbacks.SaveBestStateCallback": "differs: writes a neon_torch `.prm` file",
+    "neon.data.ArrayIterator": (
+        "`Xdev`/`ydev` are torch tensors in neon's `(ndata, F)` layout; minibatches are batch-first"
+    ),
+    "neon.data.HDF5Iterator": (
+        "differs: the file is read into memory at construction (neon read slices lazily)"
+    ),
+    "neon.data.HDF5IteratorOneHot": "differs: as HDF5Iterator",
+    "neon.data.HDF5IteratorAutoencoder": "differs: as HDF5Iterator",
+    "neon.data.Dataset": "set `NEON_TORCH_OFFLINE=1` to never download",
+    "neon.data.MNIST": "reads `mnist.pkl.gz` (restricted unpickler); `subset_pct` ignored",
+    "neon.data.CIFAR10": (
+        "reads `cifar-10-batches-py/` (extracted from the tar.gz); the ZCA cache is neon's "
+        "`.pkl` when present (restricted unpickler), else a `.npz`; `subset_pct` ignored"
+    ),
+    "neon.data.text_preprocessing.pad_data": "seeds numpy's global RNG, as neon",
+    "neon.models.Model": (
+        "`model.module` is the `torch.nn.Module`; batch-first tensors inside; `fprop` takes and "
+        "returns batch-first tensors; `save_params`/`serialize` write a neon_torch `.prm` "
+        "(safetensors + JSON), never a pickle; `load_params` also reads neon's pickles "
+        "(restricted unpickler); `get_outputs_beam` is not provided (needs Seq2Seq)"
+    ),
+    "neon.util.argparser.NeonArgparser": (
+        "differs: argparse, not configargparse (config files: `key = value` lines, "
+        "`[sections]` ignored); `-b` choices `cpu`, `mkl`, `gpu`; `--serialize` alone saves to "
+        "`neon_model.prm`; `--profile*` accepted without effect"
+    ),
+    "neon.util.persist.save_obj": (
+        "differs: writes a neon_torch `.prm` (safetensors), never a pickle"
+    ),
+    "neon.util.persist.load_obj": (
+        "differs: reads neon pickles through a restricted unpickler (arrays and plain "
+        "containers only)"
+    ),
+    "neon.benchmark.Benchmark": (
+        "layers are timed with module and autograd hooks, synchronising the device at each mark"
+    ),
+}
+
+
+def note(qualified: str) -> str | None:
+    """The note of ``qualified`` or of the same name under a parent package."""
+    parts = qualified.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        key = ".".join([*parts[:cut], parts[-1]])
+        if key in NOTES:
+            return NOTES[key]
     return None

@@ -45,16 +45,23 @@ class Dataset:
         self._data_dict: dict[str, Any] | None = None
 
     @staticmethod
-    def _valid_path_append(path: str, *args: str) -> str:
-        """``os.path.join(path, *args)`` after creating ``path`` (neon's helper)."""
+    def _valid_path_append(path: str, *args: str) -> str | list[str]:
+        """neon's helper: create directory ``path`` (``~`` expanded) and join each of ``args``
+        to it. Returns ``path`` itself without ``args``, the one joined path for one, and a
+        list of joined paths for several (``workdir, filepath = ...('', name)``)."""
         full = os.path.expanduser(path)
+        if os.path.exists(full) and not os.path.isdir(full):
+            raise DatasetFileError(f"Data path {path!r} is not a directory; pass a directory.")
         os.makedirs(full, exist_ok=True)
-        return os.path.join(full, *args)
+        joined = [os.path.join(full, a) for a in args]
+        if not joined:
+            return path
+        return joined[0] if len(joined) == 1 else joined
 
     def filepath(self, filename: str | None = None) -> str:
         """Where ``filename`` (default: the dataset's file) lives, downloaded if absent."""
         name = filename or self.filename
-        dest = self._valid_path_append(self.path, name)
+        dest = os.path.join(self._valid_path_append(self.path), name)  # type: ignore[arg-type]
         if not os.path.exists(dest):
             self.fetch_dataset(self.url, name, dest, self.size)
         return dest

@@ -1,39 +1,33 @@
-"""``Model.benchmark``: neon's timing of forward, backward and whole iterations."""
+"""``Model.benchmark`` and ``neon.benchmark.Benchmark``: neon's timing of forward, backward and
+whole iterations, on the same training step as ``fit``."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..backends.backend import Backend, current_backend
+from ..compat._logger import neon_logger
 from ..errors import NotConfiguredError
 from ..optimizers.torch_adapter import fit_optimizer
 from . import _speed
-from ._data import as_batches, prepare_target
-from ._loop import backward_errors, detach_outputs
+from ._data import as_batches
+from ._loop import TrainStep
 
-__all__ = ["benchmark"]
+__all__ = ["benchmark", "format_table", "sync", "timed_iterations"]
 
 
-def _sync(be: Backend) -> None:
+def sync(be: Backend) -> None:
+    """Wait for the device (CUDA kernels run asynchronously; the CPU needs nothing)."""
     if be.device.type == "cuda":
         torch.cuda.synchronize(be.device)
 
 
-def _stats(times: list[float]) -> dict[str, float]:
-    values = np.asarray(times) * 1000.0
-    return {
-        "mean": float(values.mean()),
-        "median": float(np.median(values)),
-        "min": float(values.min()),
-        "max": float(values.max()),
-    }
-
-
-def _minibatches(dataset: Any, be: Backend, count: int) -> Any:
+def _minibatches(dataset: Any, be: Backend, count: int) -> Iterator[Any]:
     """``count`` minibatches, resetting and re-reading the dataset as often as needed."""
     served = 0
     while served < count:
@@ -47,6 +41,40 @@ def _minibatches(dataset: Any, be: Backend, count: int) -> Any:
                 return
         if served == before:
             raise NotConfiguredError("benchmark: the dataset yielded no minibatch.")
+
+
+def timed_iterations(
+    model: Any, dataset: Any, inference: bool, cost: Any, optimizer: Any, count: int
+) -> Iterator[tuple[float, float, float]]:
+    """Run ``count`` minibatches and yield ``(data_ms, fprop_ms, bprop_ms)`` for each.
+
+    Training iterations are ``fit``'s own step (forward, cost, neon's errors backward, one
+    optimizer update: the weights really change); ``inference=True`` runs the forward pass
+    only (``bprop_ms`` is then 0). Every phase ends with a device synchronisation.
+    """
+    be = current_backend()
+    if inference:
+        module = _speed.runner(model, be)
+        model._set_mode(False)
+    else:
+        step = TrainStep(model, cost, fit_optimizer(model, optimizer), be)
+    mark = time.perf_counter()
+    for x, t in _minibatches(dataset, be, count):
+        sync(be)
+        start = time.perf_counter()
+        if inference:
+            with torch.no_grad(), _speed.autocast(be):
+                module(x)
+        else:
+            y = step.forward(x)
+        sync(be)
+        middle = time.perf_counter()
+        if not inference:
+            step.backward(y, t, epoch=0)
+            sync(be)
+        end = time.perf_counter()
+        yield (start - mark) * 1e3, (middle - start) * 1e3, (end - middle) * 1e3
+        mark = time.perf_counter()
 
 
 def benchmark(
@@ -64,49 +92,43 @@ def benchmark(
             "benchmark(inference=False) trains, so it needs cost= and optimizer=; pass them, "
             "or inference=True to time the forward pass only."
         )
-    be = current_backend()
     model.initialize(dataset, cost)
     if cost is not None:
         model.cost = cost
-    opt = fit_optimizer(model, optimizer) if not inference else None
-    module = _speed.runner(model, be)
-    model._set_mode(not inference)
-    layers = model.layers_to_optimize
-    params = list(model.layers.parameters())
-    fprop: list[float] = []
-    bprop: list[float] = []
-    for i, (x, t) in enumerate(_minibatches(dataset, be, niterations + nskip)):
-        _sync(be)
-        start = time.perf_counter()
-        with torch.set_grad_enabled(not inference), _speed.autocast(be):
-            y = module(x)
-        _sync(be)
-        middle = time.perf_counter()
-        if not inference:
-            for p in params:
-                p.grad = None
-            ys, out = detach_outputs(y, be)
-            backward_errors(ys, cost.get_errors(out, prepare_target(t, out)))
-            opt.optimize(layers, epoch=0)  # type: ignore[union-attr]  # weights really change
-            _sync(be)
-        end = time.perf_counter()
-        if i >= nskip:
-            fprop.append(middle - start)
-            bprop.append(end - middle)
-    result = {"fprop": _stats(fprop)}
+    fprop, bprop = [], []
+    for _, f, b in timed_iterations(
+        model, dataset, inference, cost, optimizer, niterations + nskip
+    ):
+        fprop.append(f)
+        bprop.append(b)
+    times = {"fprop": fprop}
     if not inference:
-        result["bprop"] = _stats(bprop)
-        result["iteration"] = _stats([f + b for f, b in zip(fprop, bprop, strict=True)])
-    else:
-        result["iteration"] = result["fprop"]
-    _display(result)
-    return result
+        times["bprop"] = bprop
+        times["iteration"] = [f + b for f, b in zip(fprop, bprop, strict=True)]
+    stats = {
+        step: {name: float(fn(np.asarray(values[nskip:]))) for name, fn in _STATS}
+        for step, values in times.items()
+    }
+    rows = {step: list(values.values()) for step, values in stats.items()}
+    for line in format_table(rows, [name.title() for name, _ in _STATS], width=11):
+        neon_logger.display(line)
+    return stats
 
 
-def _display(result: dict[str, dict[str, float]]) -> None:
-    print(f"{'Func':<10}|{'Mean':>10} |{'Median':>10} |{'Min':>10} |{'Max':>10} | Units")
-    for name, s in result.items():
-        print(
-            f"{name:<10}|{s['mean']:10.4f} |{s['median']:10.4f} |{s['min']:10.4f} |"
-            f"{s['max']:10.4f} | msec"
-        )
+_STATS = (("mean", np.mean), ("median", np.median), ("min", np.min), ("max", np.max))
+
+
+def format_table(
+    rows: dict[str, list[float]], columns: list[str], width: int, boxed: bool = False
+) -> list[str]:
+    """neon's benchmark table: a ``| Func | <columns> | Units |`` header between rules and one
+    row of values per timed step in msec, the function column ``width`` wide. Rules are dashes
+    (``Model.benchmark``) or, ``boxed``, dashes between ``+`` corners (``Benchmark``)."""
+    titles = f"| {'Func':^{width}} " + "".join(f"| {h:^11} " for h in [*columns, "Units"]) + "|"
+    rule = "+" + "-" * (len(titles) - 2) + "+" if boxed else "-" * len(titles)
+    lines = [rule, titles, rule]
+    for step, values in rows.items():
+        cells = "".join(f"|  {v:<10.5g} " for v in values)
+        lines.append(f"| {step:<{width}} {cells}| {'msec':^11} |")
+    lines.append(rule)
+    return lines

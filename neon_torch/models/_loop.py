@@ -22,7 +22,7 @@ from ..optimizers.torch_adapter import fit_optimizer
 from . import _speed
 from ._data import as_batches, prepare_target
 
-__all__ = ["backward_errors", "detach_outputs", "fit", "nbatches"]
+__all__ = ["TrainStep", "backward_errors", "detach_outputs", "fit", "nbatches"]
 
 
 class _NoCallbacks:
@@ -82,36 +82,58 @@ def backward_errors(ys: list[Tensor], errors: Any, scale: float = 1.0) -> None:
     torch.autograd.backward(ys, [e.to(v.dtype) for e, v in zip(errors, ys, strict=True)])
 
 
+class TrainStep:
+    """One neon training iteration over ``model``, split in its two timed halves.
+
+    ``forward(x)`` runs the model (autocast as the backend asks); ``backward(y, t, epoch)``
+    computes the batch cost (returned as a device tensor, never read here), back-propagates
+    neon's cost errors (float16 loss scaling included) and lets the optimizer update the
+    layers. ``fit`` and the benchmarks share it.
+    """
+
+    def __init__(self, model: Any, cost: Any, optimizer: Any, be: Any) -> None:
+        self.model, self.cost, self.optimizer, self.be = model, cost, optimizer, be
+        self.ddp = getattr(model, "_ddp", None)  # data parallel: train through the DDP wrapper
+        self.module = _speed.runner(model, be, training=True)
+        # neon's errors are summed over the batch, so start where a batch-mean loss scaled by
+        # torch's default 2**16 would be
+        self.scaler = model.__dict__.setdefault(
+            "_loss_scale", _speed.LossScale(2.0**16 / max(be.bsz, 1))
+        )
+        self.scaled = be.amp_dtype is torch.float16
+        model._set_mode(True)
+        self.layers = model.layers_to_optimize
+        self.params = list(self.module.parameters())
+
+    def forward(self, x: Any) -> Any:
+        for p in self.params:
+            p.grad = None
+        with _speed.autocast(self.be):
+            return self.module(x)
+
+    def backward(self, y: Any, t: Any, epoch: int) -> Tensor:
+        ys, out = detach_outputs(y, self.be)
+        t = prepare_target(t, out)
+        value = self.cost.batch_cost(out, t)
+        if self.ddp is not None:  # every rank reports the cost of the global minibatch
+            value = distributed.global_cost(self.cost, value, ys[0].shape[0])
+        scale = self.scaler.scale if self.scaled else 1.0
+        backward_errors(ys, self.cost.get_errors(out, t), scale)
+        if not self.scaled or self.scaler.unscale(self.params):
+            self.optimizer.optimize(self.layers, epoch=epoch)
+        return value
+
+
 def _epoch(model: Any, dataset: Any, cost: Any, optimizer: Any, callbacks: Any, epoch: int):
     be = current_backend()
-    ddp = getattr(model, "_ddp", None)  # data parallel: train through the DDP wrapper
-    module = _speed.runner(model, be, training=True)
-    # neon's errors are summed over the batch, so start where a batch-mean loss scaled by
-    # torch's default 2**16 would be
-    scaler = model.__dict__.setdefault("_loss_scale", _speed.LossScale(2.0**16 / max(be.bsz, 1)))
-    scaled = be.amp_dtype is torch.float16
-    model._set_mode(True)
-    layers = model.layers_to_optimize
-    params = list(module.parameters())
+    step = TrainStep(model, cost, optimizer, be)
     hooks = bool(callbacks.callbacks)
     total = torch.zeros((), dtype=be.torch_dtype, device=be.device)
     count = 0
     for mb, (x, t) in enumerate(as_batches(dataset, be)):
         if hooks:
             callbacks.on_minibatch_begin(epoch, mb)
-        for p in params:
-            p.grad = None
-        with _speed.autocast(be):
-            y = module(x)
-        ys, out = detach_outputs(y, be)
-        t = prepare_target(t, out)
-        value = cost.batch_cost(out, t)
-        if ddp is not None:  # every rank reports the cost of the global minibatch
-            value = distributed.global_cost(cost, value, ys[0].shape[0])
-        total += value
-        backward_errors(ys, cost.get_errors(out, t), scaler.scale if scaled else 1.0)
-        if not scaled or scaler.unscale(params):
-            optimizer.optimize(layers, epoch=epoch)
+        total += step.backward(step.forward(x), t, epoch)
         count += 1
         if hooks:
             callbacks.on_minibatch_end(epoch, mb)

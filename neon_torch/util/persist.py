@@ -22,7 +22,14 @@ from ..serialization import prm_file
 from ..serialization.files import read_raw
 from ..serialization.legacy_pickle import load_pickle
 
-__all__ = ["load_obj", "save_obj"]
+__all__ = [
+    "ensure_dirs_exist",
+    "get_cache_dir",
+    "get_data_cache_dir",
+    "get_data_cache_or_nothing",
+    "load_obj",
+    "save_obj",
+]
 
 
 def _expand(path: str | os.PathLike[str]) -> str:
@@ -80,3 +87,44 @@ class _Prefixed(io.RawIOBase):
         data = self._stream.read(len(view))
         view[: len(data)] = data
         return len(data)
+
+
+def ensure_dirs_exist(path: str) -> str:
+    """Create the directories leading to ``path`` (a file or directory path) and return
+    ``path`` unchanged (neon's helper)."""
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    return path
+
+
+def _cache_dir(root: str, subdir: str | list[str] | None) -> str:
+    if subdir:
+        root = os.path.join(root, *(subdir if isinstance(subdir, list) else [subdir]))
+    os.makedirs(root, exist_ok=True)
+    return root
+
+
+def get_cache_dir(subdir: str | list[str] | None = None) -> str:
+    """neon's cache directory (``$NEON_CACHE_DIR``, else the user's cache directory
+    ``$XDG_CACHE_HOME/neon`` or ``~/.cache/neon``) joined with ``subdir``, created if absent."""
+    root = os.environ.get("NEON_CACHE_DIR")
+    if root is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "neon")
+    return _cache_dir(root, subdir)
+
+
+def get_data_cache_dir(data_dir: str, subdir: str | list[str] | None = None) -> str:
+    """Where cached data files go: ``$NEON_DATA_CACHE_DIR`` if set, else ``data_dir``, joined
+    with ``subdir`` and created if absent (neon's rule)."""
+    return _cache_dir(os.environ.get("NEON_DATA_CACHE_DIR") or data_dir, subdir)
+
+
+def get_data_cache_or_nothing(subdir: str | None = None) -> str:
+    """``$NEON_DATA_CACHE_DIR/subdir`` (created) when that variable is set, else ``''``, which
+    neon's scripts read as "no cache"."""
+    root = os.environ.get("NEON_DATA_CACHE_DIR")
+    if root is None:
+        return ""
+    return ensure_dirs_exist(os.path.join(root, subdir or ""))

@@ -162,6 +162,7 @@ def gen_backend(
         UnsupportedNeonFeature: a ``datatype`` other than float32, float64, float16 or
             bfloat16.
     """
+    batch_size = _batch_size(batch_size)
     if backend not in _BACKENDS:
         raise BackendError(
             f"Unknown backend {backend!r}; expected one of {sorted(_BACKENDS)} "
@@ -209,6 +210,19 @@ def gen_backend(
         torch.backends.cudnn.benchmark = True
     NervanaObject.be = be
     return be
+
+
+def _batch_size(value: Any) -> int:
+    """``batch_size`` as a non-negative int (0: set ``be.bsz`` later), else a BackendError."""
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if isinstance(value, str) and value.strip().isdigit():
+        value, ok = int(value), True
+    if not ok or int(value) < 0:
+        raise BackendError(
+            f"gen_backend: batch_size must be a non-negative integer (0 = set be.bsz later), "
+            f"got {value!r}."
+        )
+    return int(value)
 
 
 def _compile_options(value: bool | str | dict[str, Any]) -> dict[str, Any] | None:

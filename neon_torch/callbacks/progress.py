@@ -28,6 +28,13 @@ class ProgressBarCallback(Callback):
     asynchronously, so on CUDA the bar shows the latest value already computed and training
     never waits for it (the epoch's final redraw reads the exact value). At the end of an epoch
     ``[<Cost> Loss 0.31, 0.05s]`` is appended when a ``LossCallback`` ran for it.
+
+    As in neon, the cost on the bar is the mean of the last ``wsz`` (10) minibatch costs, while
+    the epoch log line (``TrainLoggerCallback``) and ``model.total_cost`` give the mean over the
+    whole epoch, so the two differ for the same epoch.
+
+    When the stream is not a terminal (a log file, a pipe), nothing is redrawn: each epoch
+    writes its final bar as one line.
     """
 
     rank_zero_only: ClassVar[bool] = True  # writes only (stdout / files)
@@ -47,6 +54,11 @@ class ProgressBarCallback(Callback):
         self._shown = self._done = 0
         self._pending: tuple[torch.Tensor, Any] | None = None
         self._cost: torch.Tensor | None = None
+        self._epoch = epoch
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._bar = None
+        if not self._tty:
+            return
         self._bar = tqdm(
             total=model.nbatches or None,  # unknown for a plain iterable
             file=self.stream,
@@ -85,6 +97,8 @@ class ProgressBarCallback(Callback):
         last = 0 < model.nbatches <= self._done
         if self._bar is not None and (last or now - self._last >= self.update_thresh_s):
             self._redraw(callback_data, model, exact=last)
+        elif not self._tty and last:
+            self._line = self._final_line(callback_data, model)
 
     def _redraw(self, callback_data: dict, model: Any, exact: bool) -> None:
         self._last = now = time.monotonic()
@@ -93,17 +107,40 @@ class ProgressBarCallback(Callback):
         self._bar.update(self._done - self._shown)
         self._shown = self._done
 
+    def _final_line(self, callback_data: dict, model: Any) -> str:
+        """The epoch's finished bar as one line, for streams that are not terminals."""
+        total = model.nbatches
+        cost = self._read_cost(callback_data, model, exact=True)
+        tail = f" batches, {cost}, {time.monotonic() - self._start:.2f}s]"
+        if not total:  # a plain iterable of unknown length
+            return f"Epoch {self._epoch:<3} [Train | {self._done:4d}{tail}"
+        filled = "█" * (20 * self._done // total)
+        return f"Epoch {self._epoch:<3} [Train |{filled:<20}| {self._done:4d}/{total:<4d}{tail}"
+
     def on_epoch_end(self, callback_data: dict, model: Any, epoch: int) -> None:
+        if not self._tty:
+            line = getattr(self, "_line", None) or self._final_line(callback_data, model)
+            self._line = None
+            loss = callback_data.get("cost/loss")
+            if loss is not None and callback_data.get("_loss_epoch") == epoch:
+                line += self._loss_tail(callback_data, model)
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            return
         if self._bar is None:
             return
         if self._shown != self._done:  # an iterable of unknown length just ended
             self._redraw(callback_data, model, exact=True)
         loss = callback_data.get("cost/loss")
         if loss is not None and callback_data.get("_loss_epoch") == epoch:
-            cost_name = type(model.cost.costfunc).__name__
-            tail = (
-                f" [{cost_name} Loss {float(loss[-1]):.2f}, {callback_data['time/loss'][-1]:.2f}s]"
-            )
+            tail = self._loss_tail(callback_data, model)
             self._bar.set_postfix_str(f"{self._bar.postfix}{tail}", refresh=False)
         self._bar.close()
         self._bar = None
+
+    @staticmethod
+    def _loss_tail(callback_data: dict, model: Any) -> str:
+        """neon's `` [<Cost> Loss 0.31, 0.05s]`` after an epoch with a validation loss."""
+        cost_name = type(model.cost.costfunc).__name__
+        loss, seconds = callback_data["cost/loss"][-1], callback_data["time/loss"][-1]
+        return f" [{cost_name} Loss {float(loss):.2f}, {seconds:.2f}s]"

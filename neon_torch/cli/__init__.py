@@ -13,11 +13,11 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import NeonTorchError
-from . import convert, inspect, plot, run
+from . import check, convert, inspect, plot, run
 
 __all__ = ["SUBCOMMANDS", "main"]
 
-SUBCOMMANDS = (convert, inspect, run, plot)
+SUBCOMMANDS = (convert, inspect, run, check, plot)
 
 
 def _parser() -> argparse.ArgumentParser:

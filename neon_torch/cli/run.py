@@ -47,6 +47,23 @@ def _exit_code(err: SystemExit) -> int:
     return 1
 
 
+def _report_all(script: str) -> None:
+    """After the first unsupported import, list every one the script makes (stderr)."""
+    from .check import report
+
+    try:
+        lines = report(script)
+    except SyntaxError:
+        return
+    if len(lines) > 1:
+        print(
+            f"{script} imports {len(lines)} neon names neon_torch does not provide:",
+            file=sys.stderr,
+        )
+        for line in lines:
+            print(f"  {line}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     if not os.path.isfile(args.script):
         raise FileNotFoundError(f"{args.script}: no such file")
@@ -72,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
         runpy.run_path(args.script, run_name="__main__")
     except SystemExit as err:
         return _exit_code(err)
+    except compat.NeonNameError:
+        _report_all(args.script)
+        raise
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
         compat.uninstall()

@@ -78,7 +78,7 @@ EXTRA: dict[str, dict[str, str]] = {
     },
 }
 
-_GAN = "GAN training is not part of neon_torch; write it with plain PyTorch around Model.module"
+_GAN = "neon's GAN models and costs are not provided yet"
 _VIS = "a visualisation helper of neon's; use neon-torch plot or torch tooling"
 _DET = "object detection (Faster-RCNN) support is not provided"
 _SEQ = "sequence-to-sequence / skip-thought models are not provided yet"
@@ -130,7 +130,6 @@ UNSUPPORTED: dict[str, str] = {
     "neon.data.Flickr8k": _NOT_DATA,
     "neon.data.Flickr30k": _NOT_DATA,
     "neon.data.Coco": _NOT_DATA,
-    "neon.data.DataLoader": _AEON,
     "neon.data.AeonDataLoader": _AEON,
     "neon.data.dataloader_transformers": _AEON,
     "neon.data.aeon_shim": _AEON,

@@ -138,12 +138,8 @@ class Model(NervanaObject):
         if not bsz:
             x, _ = first_batch(dataset)
             bsz = len(x[0] if isinstance(x, (list, tuple)) else x)
-        bsz = int(bsz) * distributed.world_size()  # data parallel: each rank's loader a shard
-        warn_once(
-            "Model.bsz",
-            f"be.bsz was 0; using the dataset's batch size {bsz} as neon's gradient divisor.",
-        )
-        return int(bsz)
+        # documented default (README): the loader's batch size is the gradient divisor
+        return int(bsz) * distributed.world_size()  # data parallel: each rank's loader a shard
 
     def _check_input(self, x: Any) -> None:
         expected = self.layers.in_shape

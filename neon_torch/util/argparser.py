@@ -177,7 +177,7 @@ class NeonArgparser(argparse.ArgumentParser):
             default="f32",
             help="floating point precision (f16: mixed precision)",
         )
-        be.add_argument("-z", "--batch_size", type=int, default=128, help="batch size")
+        be.add_argument("-z", "--batch_size", type=_positive_int, default=128, help="batch size")
         be.add_argument("--caffe", action="store_true", help="caffe's conv/pool/dropout rules")
         be.add_argument("--deterministic", action="store_true", help="deprecated, no effect")
 
@@ -218,7 +218,7 @@ class NeonArgparser(argparse.ArgumentParser):
             return [item.strip() for item in items if item.strip()]
         try:
             value = action.type(raw) if callable(action.type) else raw
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, argparse.ArgumentTypeError):
             self.error(f"config file {path}: {key} = {raw!r} is not a valid value")
         if action.choices is not None and value not in action.choices:
             self.error(f"config file {path}: {key} must be one of {list(action.choices)}")
@@ -323,6 +323,17 @@ class NeonArgparser(argparse.ArgumentParser):
         args.compat_mode = "caffe" if args.caffe else None
         if args.manifest:
             args.manifest = dict(item.split(":", 1) for item in args.manifest if ":" in item)
+
+
+def _positive_int(value: str) -> int:
+    """argparse type of ``-z``: a minibatch holds at least one sample."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a batch size >= 1, got {value!r}")
+    return number
 
 
 def _check_save_path(save_path: str) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from torch import Tensor, nn
 
+from ..errors import NotConfiguredError
 from ..registry import neon_type
 from ._base import Layer, ParameterLayer
 from .linear import flatten_layers
@@ -18,6 +20,21 @@ class LayerContainer(Layer):
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
+
+    def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]:
+        """The parameters (``torch.nn.Module.parameters``); before the shapes are known (no
+        ``configure`` yet, so no parameters exist) this raises instead of yielding nothing,
+        since a torch optimizer built over an empty list would train nothing."""
+        params = list(super().parameters(recurse))
+        if not params and self.out_shape is None:
+            raise NotConfiguredError(
+                f"{type(self).__name__} {self.name!r} has no parameters yet: neon_torch, like "
+                "neon, creates them from the first data. Call model.initialize(dataset, cost) "
+                "before building a torch.optim optimizer over model.module.parameters(), or "
+                "pass fit(optimizer=functools.partial(torch.optim.SGD, lr=0.1)) and fit builds "
+                "it."
+            )
+        return iter(params)
 
     def layers_to_optimize(self) -> list[ParameterLayer]:
         """Parameter layers depth-first in container order, skipping frozen ones.

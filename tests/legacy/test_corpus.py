@@ -25,50 +25,9 @@ SHARED = Path(os.environ.get("NEON_TORCH_SHARED", REPO.parent / "shared"))
 HARNESS = SHARED / "legacy" / "run_legacy.py"
 NEON_SRC = SHARED / "neon_src"
 
-TENSOR_API = (
-    "neon's tensor API: backend operations, Tensors with get/set, `layer.W`, and user-written "
-    "Layers, Costs, Transforms, Optimizers and iterators"
-)
-SEQ2SEQ = (
-    "Sequence-to-sequence and neon's text and question-answering family: Seq2Seq, beam "
-    "search, BLEU, TextNMT, Ticker tasks, captioning, bAbI, skip-thought"
-)
-GAN_BINARY = (
-    "Generative adversarial and binarized networks: GAN, GenerativeAdversarial, GAN costs and "
-    "callbacks, BinaryAffine, Sign, SquareHingeLoss, ShiftBatchNorm"
-)
-AEON = (
-    "aeon data loading: neon's manifest-driven image, audio and video pipelines on torch "
-    "DataLoader workers"
-)
-
 #: case name -> the title of the issue that owns its missing feature family.
-FAMILY = {
-    "text_generation_lstm": TENSOR_API,
-    "timeseries_lstm": TENSOR_API,
-    "timeseries_lstm_seq": TENSOR_API,
-    "conv_autoencoder": TENSOR_API,
-    "imdb_train_inference": TENSOR_API,
-    "deep_dream": TENSOR_API,
-    "char_rae": SEQ2SEQ,
-    "rnn_copy": SEQ2SEQ,
-    "image_caption": SEQ2SEQ,
-    "babi_train": SEQ2SEQ,
-    "babi_train_lstm": SEQ2SEQ,
-    "babi_demo": SEQ2SEQ,
-    "nmt_train": SEQ2SEQ,
-    "nmt_train_greedy": SEQ2SEQ,
-    "skip_thought_train": SEQ2SEQ,
-    "binary_train": GAN_BINARY,
-    "gan_mnist_dcgan": GAN_BINARY,
-    "gan_mnist_wgan": GAN_BINARY,
-    "cifar10_msra": AEON,
-    "i1k_alexnet": AEON,
-    "i1k_alexnet_lrn": AEON,
-    "i1k_allcnn": AEON,
-    "i1k_msra": AEON,
-    "whale_calls": AEON,
-}
+_FAMILIES = json.loads((Path(__file__).with_name("families.json")).read_text())
+FAMILY = {case: _FAMILIES["issues"][str(n)] for case, n in _FAMILIES["cases"].items()}
 
 #: cases run through the installed CLI slower than a few seconds (they stay in CI).
 SLOW = {"cifar10_allcnn", "bench_alexnet", "bench_googlenet_v1", "bench_overfeat", "bench_vgg_a"}

@@ -77,7 +77,7 @@ def test_every_real_module_imports_or_says_why() -> None:
 def test_missing_names_are_told_apart() -> None:
     with pytest.raises(ImportError, match=r"TextNMT .*sequence-to-sequence"):
         from neon.data.text import TextNMT  # noqa: F401
-    with pytest.raises(ImportError, match="neon 2.6 has no such public module or name"):
+    with pytest.raises(ImportError, match=r"neon 2\.6 has no such public module or name"):
         from neon.data.text import NoSuchDataset  # noqa: F401
     with pytest.raises(ImportError, match="backend internal"):
         import neon.backends.winograd4  # noqa: F401

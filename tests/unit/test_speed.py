@@ -93,7 +93,7 @@ def test_benchmark_times_and_trains() -> None:
     with pytest.raises(NotConfiguredError, match="needs cost= and optimizer="):
         model.benchmark(data)
     stats = model.benchmark(data, inference=True, niterations=3, nskip=1)
-    assert set(stats) == {"fprop", "iteration"} and stats["fprop"]["min"] > 0
+    assert set(stats) == {"fprop"} and stats["fprop"]["min"] > 0  # neon times fprop only
     before = model.module.layers[0].weight.detach().clone()
     cost = GeneralizedCost(CrossEntropyMulti())
     stats = model.benchmark(

@@ -170,9 +170,6 @@ UNSUPPORTED: dict[str, str] = {
     "neon.layers.container.pairwise": _HELPER,
     "neon.layers.interpret_in_shape": _HELPER,
     "neon.layers.recurrent.get_steps": _HELPER,
-    "neon.data.text_preprocessing.get_google_word2vec_W": (
-        "reading Google's word2vec binary file is not provided"
-    ),
     "neon.util.persist.load_class": (
         "it imports a module path given as a string; neon_torch never does (use "
         "neon_torch.registry.lookup for neon type strings)"

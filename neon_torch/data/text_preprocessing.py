@@ -13,7 +13,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["clean_string", "get_paddedXY", "pad_data", "pad_sentences"]
+__all__ = [
+    "clean_string",
+    "get_google_word2vec_W",
+    "get_paddedXY",
+    "pad_data",
+    "pad_sentences",
+]
 
 
 def clean_string(base: str) -> str:
@@ -116,3 +122,49 @@ def pad_data(
     split = int(len(X_all) * (1 - test_split))
     nclass = 1 + int(y.max())
     return (X_all[:split], y[:split]), (X_all[split:], y[split:]), nclass
+
+
+def get_google_word2vec_W(
+    fname: str, vocab: dict[Any, int], vocab_size: int = 1000000, index_from: int = 3
+) -> tuple[np.ndarray, int, int]:
+    """An embedding matrix for ``vocab`` from a word2vec binary file (Google's format).
+
+    neon semantics: the result has ``min(len(vocab) + index_from, vocab_size)`` rows of the
+    file's ``embedding_dim`` (float64); word ``w`` goes to row ``vocab[w] + index_from`` (the
+    first ``index_from`` rows are reserved: pad, out-of-vocabulary, ...); rows of words the
+    file lacks are drawn from ``np.random.uniform(-0.25, 0.25)`` (numpy's global RNG), in row
+    order. Returns ``(W, embedding_dim, vocab_size)``.
+
+    The file is a text header ``"<count> <dim>\\n"`` followed, for each word, by the word, a
+    space and ``dim`` little-endian float32 values (newlines between records are skipped).
+    neon_torch decodes words as UTF-8 and matches them against ``str`` or ``bytes`` keys; neon
+    2.6 under Python 3 compared bytes with str keys and matched none of them.
+    """
+    with open(fname, "rb") as f:
+        header = f.readline().split()
+        if len(header) != 2:
+            raise ValueError(f"{fname}: expected a word2vec header '<count> <dim>'.")
+        count, dim = int(header[0]), int(header[1])
+        nrows = min(len(vocab) + index_from, vocab_size)
+        W = np.zeros((nrows, dim))
+        found: set[int] = set()
+        record = 4 * dim
+        for _ in range(count):
+            word = bytearray()
+            while (ch := f.read(1)) != b" ":
+                if not ch:
+                    raise ValueError(f"{fname}: the file ends inside a word.")
+                if ch != b"\n":
+                    word += ch
+            vector = f.read(record)
+            if len(vector) != record:
+                raise ValueError(f"{fname}: the file ends inside a vector.")
+            key = bytes(word)
+            index = vocab.get(key.decode("utf-8", "replace"), vocab.get(key))  # type: ignore[call-overload]
+            if index is not None and index + index_from < nrows:
+                W[index + index_from] = np.frombuffer(vector, dtype="<f4")
+                found.add(index + index_from)
+    for row in range(nrows):
+        if row not in found:
+            W[row] = np.random.uniform(-0.25, 0.25, dim)
+    return W, dim, nrows

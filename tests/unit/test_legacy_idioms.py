@@ -281,3 +281,25 @@ def test_progress_bar_off_a_terminal_writes_one_line_per_epoch() -> None:
 def test_progress_bar_on_a_terminal_redraws() -> None:
     out = _bar_output(_Terminal())
     assert out.count("\r") >= 12 and "   12/12   batches" in out
+
+
+def test_word2vec_embedding_matrix(tmp_path: Path) -> None:
+    from neon_torch.data.text_preprocessing import get_google_word2vec_W
+
+    vectors = {"good": [1.0, 2.0, 3.0], "bad": [-1.0, 0.5, 0.25], "other": [9.0, 9.0, 9.0]}
+    blob = b"3 3\n" + b"".join(
+        w.encode() + b" " + np.asarray(v, "<f4").tobytes() + b"\n" for w, v in vectors.items()
+    )
+    path = tmp_path / "w2v.bin"
+    path.write_bytes(blob)
+    np.random.seed(5)
+    W, dim, rows = get_google_word2vec_W(str(path), {"good": 0, "bad": 2, "missing": 1})
+    assert (dim, rows, W.shape) == (3, 6, (6, 3))
+    np.testing.assert_array_equal(W[3], vectors["good"])  # vocab index + index_from 3
+    np.testing.assert_array_equal(W[5], vectors["bad"])
+    np.random.seed(5)  # the other rows: uniform(-0.25, 0.25) draws in row order
+    expected = [np.random.uniform(-0.25, 0.25, 3) for _ in (0, 1, 2, 4)]
+    np.testing.assert_array_equal(W[[0, 1, 2, 4]], np.stack(expected))
+    path.write_bytes(blob[:-5])
+    with pytest.raises(ValueError, match="ends inside a vector"):
+        get_google_word2vec_W(str(path), {"good": 0})

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._finder import NeonNameError, missing_reason
+from ._table import MODULES, NEON_API
 
 __all__ = ["Unsupported", "check_script"]
 
@@ -60,9 +61,7 @@ def _resolve(module: str, name: str | None) -> str | None:
         return None
     try:
         getattr(mod, name)
-    except ImportError:
-        return f"{module}.{name}"
-    except AttributeError:
+    except (ImportError, AttributeError):
         return f"{module}.{name}"
     return None
 
@@ -86,7 +85,7 @@ def check_script(path: str | Path) -> list[Unsupported]:
                 if local.is_file():
                     todo.append(local)
                 continue
-            if module == "neon" and name is not None and f"neon.{name}" in _submodules():
+            if module == "neon" and name is not None and f"neon.{name}" in {*MODULES, *NEON_API}:
                 module, name = f"neon.{name}", None
             failed = _resolve(module, name)
             if failed is not None:
@@ -96,9 +95,3 @@ def check_script(path: str | Path) -> list[Unsupported]:
                 reason = missing_reason(failed, parent if is_name else None)
                 problems.setdefault((where, line, failed), Unsupported(where, line, failed, reason))
     return list(problems.values())
-
-
-def _submodules() -> set[str]:
-    from ._table import MODULES, NEON_API
-
-    return {*MODULES, *NEON_API}

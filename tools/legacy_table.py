@@ -30,22 +30,23 @@ def table(logs: list[Path]) -> str:
     for name in ("cases.json", "cases_extra.json"):
         for case in json.loads((CASES / name).read_text())["cases"]:
             paths[case["name"]] = case["path"].removeprefix("examples/")
-    rows, passed, total = [], 0, 0
+    results: dict[str, str] = {}  # case -> status; a later log's line wins
     for log in logs:
         for line in log.read_text().splitlines():
             m = re.match(r"(PASS|FAIL) (\S+?)(?::| )(.*)$", line)
             if not m:
                 continue
             verdict, name, rest = m.groups()
-            total += 1
             if verdict == "PASS":
-                passed += 1
-                status = "runs"
+                results[name] = "runs"
             else:
                 issue = families["cases"].get(name)
                 why = f"needs issue {issue}" if issue else rest.strip()
-                status = f"does not run yet ({why})"
-            rows.append(f"| `{paths.get(name, name)}` | {name} | {status} |")
+                results[name] = f"does not run yet ({why})"
+    order = list(paths)
+    names = sorted(results, key=lambda n: order.index(n) if n in order else len(order))
+    rows = [f"| `{paths.get(n, n)}` | {n} | {results[n]} |" for n in names]
+    passed, total = sum(s == "runs" for s in results.values()), len(results)
     head = [
         f"{passed} of {total} cases run unchanged on neon_torch "
         "(`../shared/legacy/run_legacy.py`, CPU, small fake datasets):",

@@ -1,0 +1,41 @@
+"""tools/legacy_table.py: the README's table of neon examples from the harness's output."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CASES = REPO.parent / "shared" / "legacy" / "cases.json"
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location(
+        "legacy_table", REPO / "tools" / "legacy_table.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not CASES.is_file(), reason="the harness's case files (../shared) are not here")
+def test_table_from_harness_lines(tmp_path: Path) -> None:
+    first = tmp_path / "a.log"
+    first.write_text(
+        "fake data in /tmp/x (0.1s)\n"
+        "PASS mnist_mlp 3.2s\n"
+        "FAIL char_rae: exit code 1 (Seq2Seq is not provided)\n"
+        "FAIL cifar10: exit code 1 (TypeError: boom)\n"
+        "legacy examples: 1 passed, 2 failed\n"
+    )
+    second = tmp_path / "b.log"
+    second.write_text("PASS cifar10 3.0s\n")  # a later run of the same case wins
+    text = _tool().table([first, second])
+    lines = text.splitlines()
+    assert lines[0].startswith("2 of 3 cases run unchanged")
+    assert "| `mnist_mlp.py` | mnist_mlp | runs |" in lines
+    assert "| `char_rae.py` | char_rae | does not run yet (needs issue 18) |" in lines
+    assert "| `cifar10.py` | cifar10 | runs |" in lines
+    assert [ln.split("|")[2].strip() for ln in lines[4:]] == ["mnist_mlp", "char_rae", "cifar10"]

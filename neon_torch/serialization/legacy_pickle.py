@@ -169,7 +169,9 @@ def _dims(shape: Any) -> tuple[int, ...]:
         raise _Refused(f"an array shape {_show(shape)}; expected a tuple of at most 32 sizes")
     for n in shape:
         if type(n) is not int or n < 0:
-            raise _Refused(f"an array shape with a size {_show(n)}; sizes must be non-negative ints")
+            raise _Refused(
+                f"an array shape with a size {_show(n)}; sizes must be non-negative ints"
+            )
     return shape
 
 
@@ -279,7 +281,9 @@ def _build(obj: Any, state: Any) -> None:
             and all(type(v) is int for v in state[5:8])
         )
         if not ok:
-            raise _Refused(f"a numpy dtype state {_show(state)} of a non-numeric dtype", unsafe=True)
+            raise _Refused(
+                f"a numpy dtype state {_show(state)} of a non-numeric dtype", unsafe=True
+            )
         obj.built = True
         if state[1] in "<>":
             obj.dtype = obj.dtype.newbyteorder(state[1])
@@ -551,7 +555,7 @@ class _Machine:
         value = self.top()
         if len(self.memo) > 1 << 24:
             raise _Refused("more than 16 million memo entries")
-        if isinstance(value, _Array) or _large(value):
+        if _large(value):
             value = _UNSHAREABLE
         self.memo[index] = value
 
@@ -561,7 +565,7 @@ class _Machine:
         except KeyError:
             raise _Refused(f"memo entry {index} is used before it is stored") from None
         if value is _UNSHAREABLE:
-            raise _Refused("an array or a large payload is referenced twice")
+            raise _Refused("a large payload is referenced twice")
         self.push(value)
 
     # -- run --------------------------------------------------------------------------------
@@ -593,10 +597,13 @@ def _large(value: Any) -> bool:
     return False
 
 
-def _finish(root: Any) -> Any:
+def _finish(root: Any, size: int) -> Any:
     """The plain tree: arrays in place of their placeholders; sharing, cycles, depth and
-    leftover globals refused."""
+    leftover globals refused. An array may appear more than once, but the array bytes of the
+    whole tree, repeats included, must stay within twice the ``size`` of the input (plus 1 MiB).
+    """
     seen: set[int] = set()
+    budget = [2 * size + (1 << 20)]
 
     def walk(value: Any, depth: int) -> Any:
         kind = type(value)
@@ -606,15 +613,24 @@ def _finish(root: Any) -> Any:
             raise _Refused(f"containers nested deeper than {MAX_DEPTH} levels")
         if isinstance(value, (_Global, _Dtype, _Unshareable)):
             raise _Refused(f"a bare {getattr(value, 'name', 'numpy dtype')} in the data")
-        if kind is tuple and len(value) <= _SHARED_TUPLE and all(type(v) in _SCALARS for v in value):
+        if (
+            kind is tuple
+            and len(value) <= _SHARED_TUPLE
+            and all(type(v) in _SCALARS for v in value)
+        ):
             return value  # neon shares small tuples such as an fshape between layers
-        if id(value) in seen:
-            raise _Refused("a container reached twice (shared or cyclic references)")
-        seen.add(id(value))
         if kind is _Array:
             if value.array is None:
                 raise _Refused("an array that was announced but never given its data")
+            budget[0] -= value.array.nbytes
+            if budget[0] < 0:
+                raise _Refused(
+                    "arrays referenced repeatedly add up to more than twice the input's size"
+                )
             return value.array
+        if id(value) in seen:
+            raise _Refused("a container reached twice (shared or cyclic references)")
+        seen.add(id(value))
         if kind is list:
             if all(type(v) in _SCALARS for v in value):
                 return value
@@ -642,7 +658,7 @@ def load_pickle(stream: BinaryIO, source: str, max_bytes: int | None = None) -> 
     """
     reader = _Reader(stream, (1 << 62) if max_bytes is None else max_bytes)
     try:
-        return _finish(_Machine(reader).run())
+        return _finish(_Machine(reader).run(), reader.offset)
     except _Refused as err:
         cls = UnsafePickleError if err.unsafe else PrmFormatError
         kind = "refused" if err.unsafe else "not a readable neon .prm pickle"

@@ -60,8 +60,11 @@ def run(args: argparse.Namespace) -> int:
     _say(args, f"reading {args.input} ({size / 2**20:.1f} MiB)")
     if out.suffix == ".prm":
         from ..serialization import prm_file, read_file
+        from ..serialization.build import validate
 
         loaded = read_file(args.input)
+        if "model" in loaded.tree:  # refuse what Model(file) would refuse, before writing
+            validate(loaded.tree["model"], loaded.path)
         _say(args, f"read {loaded.kind} in {time.perf_counter() - start:.2f}s; writing {out}")
         prm_file.write_prm(out, loaded.tree)
     else:

@@ -59,7 +59,7 @@ def claim_parameters(layer: Layer, shape: tuple[int, ...]) -> bool:
     if limit is None:
         return False
     need = math.prod(shape)
-    if need > limit[0]:
+    if need > limit[0] or min(shape, default=0) < 0:
         raise ShapeMismatchError(
             f"{limit[1]}: layer {layer.name!r} ({type(layer).__name__}) declares parameters of "
             f"shape {shape}, more values than the file still holds ({limit[0]}); the "

@@ -215,6 +215,12 @@ def _allocate_quietly(model: Any, limit_from: LoadedFile | None = None) -> None:
         else:
             with parameter_limit(_file_parameter_count(limit_from), limit_from.path):
                 model.layers.allocate()
+    except (TypeError, ValueError, ArithmeticError, LookupError, RuntimeError) as err:
+        if limit_from is None or isinstance(err, NeonTorchError):
+            raise
+        raise ShapeMismatchError(
+            f"{limit_from.path}: the layers described cannot be created: {err}"
+        ) from None
     finally:
         be.rng_set_state(state)
 

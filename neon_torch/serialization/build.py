@@ -37,6 +37,12 @@ __all__ = ["MAX_CONFIG_INT", "build_object", "is_description", "resolve", "valid
 MAX_CONFIG_INT = 2**31 - 1
 """Largest integer a layer's config may hold (sizes, counts, strides, axes)."""
 
+_NAMES = {
+    "container": "a layer container",
+    "layer": "a layer",
+    "initializer": "an initializer",
+    "transform": "an activation transform",
+}
 _ENTRY_KEYS = {"type", "config", "container", "params", "states"}
 _OBJECT_KEYS = {
     "init": "initializer",
@@ -99,15 +105,15 @@ def validate(desc: Any, source: str, role: str = "container", where: str = "mode
         UnknownNeonTypeError: a type string the registry does not know.
     """
     if not is_description(desc):
-        raise _bad(source, where, f"expected a {role} description ({{'type', 'config'}}).")
+        raise _bad(source, where, f"expected {_NAMES[role]} ({{'type', 'config'}}).")
     cls = resolve(desc["type"], f"{source}: {where}")
     base, refused = _role_bases(role)
     if not issubclass(cls, base) or issubclass(cls, refused):
         raise _bad(
             source,
             where,
-            f"{desc['type']} is not a {role}; only a {role} may appear here (the file is "
-            "corrupted or was made to run other code).",
+            f"{desc['type']} is not {_NAMES[role]}; only {_NAMES[role]} may appear here (the "
+            "file is corrupted or was made to run other code).",
         )
     config = desc.get("config")
     if config is None:

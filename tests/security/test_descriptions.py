@@ -54,12 +54,12 @@ def test_refusal_names_the_position(tmp_path: Path) -> None:
     victim.write_text("keep me")
     gadgets = payloads.description_gadgets(victim, tmp_path / "self.prm")
     cases = {
-        "callbacks_as_init": r"model\.layers\.0\.init: neon\.callbacks\.Callbacks is not a[n]? initializer",
+        "callbacks_as_init": r"layers\.0\.init: neon\.callbacks\.Callbacks is not an initializer",
         "callbacks_in_parallelism": r"model\.layers\.0\.parallelism: holds an object description",
         "text_as_layer": r"model\.layers\.1: neon\.data\.Text is not a layer",
         "model_as_layer": r"model\.layers\.0: neon\.models\.Model is not a layer",
-        "cost_as_activation": r"model\.layers\.1\.transform: .*MeanSquared is not a transform",
-        "callbacks_as_root": r"model: neon\.callbacks\.Callbacks is not a container",
+        "cost_as_activation": r"layers\.1\.transform: .*MeanSquared is not an activation transform",
+        "callbacks_as_root": r"model: neon\.callbacks\.Callbacks is not a layer container",
     }
     for name, pattern in cases.items():
         path = tmp_path / f"{name}.prm"

@@ -126,13 +126,6 @@ class _Unshareable:
 _UNSHAREABLE = _Unshareable()
 
 
-class _Mark:
-    __slots__ = ()
-
-
-_MARK = _Mark()
-
-
 def _show(value: Any) -> str:
     """A short, safe rendering of a value from the file (never the repr of a container)."""
     if isinstance(value, (str, bytes)):
@@ -337,7 +330,6 @@ class _Reader:
         return data
 
 
-_U1 = struct.Struct("<B").unpack
 _U2 = struct.Struct("<H").unpack
 _I4 = struct.Struct("<i").unpack
 _U4 = struct.Struct("<I").unpack

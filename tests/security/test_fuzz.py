@@ -1,10 +1,11 @@
 """Seeded fuzz: 2,000 byte-level mutants of two real neon pickles and of our own format.
 
-Every mutant is loaded with ``Model(path)`` in a child process (batched; a crash or hang is
-recorded and the child restarted). Required: no crash, no hang, no untyped error, no side
-effect, and every mutant that loads gives the source's numbers, except legacy mutants whose
-changed bytes all lie inside array data (neon's pickles carry no checksum, so nothing can see
-those); their count is printed.
+Every mutant is loaded with ``Model(path)`` (and every fifth also shown by ``neon-torch
+inspect``) in a child process (batched; a crash or hang is recorded and the child restarted).
+Required: no crash, no hang, no untyped error, no side effect, a one-line message naming the
+file, and every mutant that loads gives the source's numbers, except legacy mutants that
+changed bytes inside array data (neon's pickles carry no checksum, so nothing can see those);
+their count is printed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ CONV = payloads.MLP.parents[1] / "conv" / "conv.prm"
 def _fuzz(source: Path, seed: int, work: Path) -> dict[str, int]:
     mutants = write_mutants(source, PER_SOURCE, seed, work / "mutants")
     cases = [(str(path), "model") for path, _ in mutants]
+    cases += [(str(path), "inspect") for path, _ in mutants[::5]]  # the CLI, on a fifth
     results = run_cases(cases, work / "run", reference=str(source))
+    assert all(r["outcome"] in ("ok", "typed") for r in results[PER_SOURCE:]), [
+        r for r in results[PER_SOURCE:] if r["outcome"] not in ("ok", "typed")
+    ][:5]
+    results = results[:PER_SOURCE]
     counts = {"ok_same": 0, "ok_unseeable": 0, "typed": 0}
     bad = []
     for r in results:

@@ -37,13 +37,18 @@ import numpy as np
 
 from ..errors import PrmFormatError, UnsafePickleError
 
-__all__ = ["MAX_DEPTH", "MAX_LONG_BYTES", "load_pickle"]
+__all__ = ["CONTAINERS_PER_BYTE", "MAX_DEPTH", "MAX_LONG_BYTES", "MIN_CONTAINERS", "load_pickle"]
 
 MAX_DEPTH = 100
 """Deepest nesting of containers accepted (neon's deepest descriptions need about 30)."""
 
 MAX_LONG_BYTES = 64
 """Longest integer accepted, in bytes (neon stores seeds and counters)."""
+
+MIN_CONTAINERS = 1 << 16
+CONTAINERS_PER_BYTE = 1 / 16
+"""A pickle may create at most MIN_CONTAINERS + one container per 16 bytes read (Python
+containers take 50 to 100 bytes each; neon's files have about one per 40 bytes)."""
 
 _LARGE = 4096  # payloads above this size are never kept for a second reference
 _CHUNK = 1 << 16
@@ -343,6 +348,7 @@ class _Machine:
         self.stack: list[Any] = []
         self.marks: list[list[Any]] = []
         self.memo: dict[int, Any] = {}
+        self.containers = 0
         self.ops: dict[int, Callable[[], None]] = {
             0x80: self.proto,
             0x95: lambda: self.r.take(8),  # FRAME: a hint only
@@ -368,22 +374,22 @@ class _Machine:
             0x43: lambda: self.push(self.r.take(self.r.take(1)[0])),  # C SHORT_BINBYTES
             0x8E: lambda: self.push(self.r.take(self.length(8))),  # BINBYTES8
             0x96: lambda: self.push(self.r.take(self.length(8))),  # BYTEARRAY8
-            0x5D: lambda: self.push([]),  # ] EMPTY_LIST
+            0x5D: lambda: self.new([]),  # ] EMPTY_LIST
             0x61: self.append,  # a
             0x65: self.appends,  # e
-            0x6C: lambda: self.push(list(self.pop_mark())),  # l LIST
+            0x6C: lambda: self.new(list(self.pop_mark())),  # l LIST
             0x29: lambda: self.push(()),  # ) EMPTY_TUPLE
-            0x74: lambda: self.push(tuple(self.pop_mark())),  # t TUPLE
+            0x74: lambda: self.new(tuple(self.pop_mark())),  # t TUPLE
             0x85: lambda: self.tuple_n(1),
             0x86: lambda: self.tuple_n(2),
             0x87: lambda: self.tuple_n(3),
-            0x7D: lambda: self.push({}),  # } EMPTY_DICT
+            0x7D: lambda: self.new({}),  # } EMPTY_DICT
             0x64: self.dict_op,  # d DICT
             0x73: self.setitem,  # s
             0x75: self.setitems,  # u
-            0x8F: lambda: self.push(set()),  # EMPTY_SET
+            0x8F: lambda: self.new(set()),  # EMPTY_SET
             0x90: self.additems,
-            0x91: lambda: self.push(
+            0x91: lambda: self.new(
                 frozenset(_flat_key(i, "set item") for i in self.pop_mark())
             ),  # FROZENSET
             0x63: self.global_op,  # c GLOBAL
@@ -400,6 +406,16 @@ class _Machine:
     # -- stack ------------------------------------------------------------------------------
     def push(self, value: Any) -> None:
         self.stack.append(value)
+
+    def new(self, container: Any) -> None:
+        """Push a new container, within :data:`CONTAINERS_PER_BYTE` of the input read."""
+        self.containers += 1
+        if self.containers > MIN_CONTAINERS + self.r.offset * CONTAINERS_PER_BYTE:
+            raise _Refused(
+                f"{self.containers} containers in {self.r.offset} bytes; at most one per "
+                f"{round(1 / CONTAINERS_PER_BYTE)} bytes (beyond {MIN_CONTAINERS}) is accepted"
+            )
+        self.stack.append(container)
 
     def top(self) -> Any:
         if not self.stack:
@@ -453,7 +469,7 @@ class _Machine:
             raise _Refused("a TUPLE opcode with too few values on the stack")
         items = tuple(self.stack[-n:])
         del self.stack[-n:]
-        self.push(items)
+        self.new(items)
 
     def _list(self) -> list[Any]:
         target = self.top()
@@ -492,7 +508,7 @@ class _Machine:
         items = self.pop_mark()
         if len(items) % 2:
             raise _Refused("DICT with an odd number of values")
-        self.push({_flat_key(items[i], "dict key"): items[i + 1] for i in range(0, len(items), 2)})
+        self.new({_flat_key(items[i], "dict key"): items[i + 1] for i in range(0, len(items), 2)})
 
     def additems(self) -> None:
         items = self.pop_mark()

@@ -38,6 +38,7 @@ from ..errors import PrmFormatError
 from . import _codec
 from ._atomic import atomic_write
 from ._input import open_regular
+from .legacy_pickle import CONTAINERS_PER_BYTE, MIN_CONTAINERS
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "read_prm", "read_prm_header", "write_prm"]
 
@@ -251,10 +252,19 @@ def read_prm(path: str | os.PathLike[str], verify: bool = True) -> Any:
     f, size = open_regular(source)
     with f:
         header = _read_header(f, size, source)
+        description = header.meta.get("description")
+        if description is None:
+            raise _bad(source, "the header has no description.")
+        containers = description.count("[") + description.count("{")
+        if containers > MIN_CONTAINERS + len(description) * CONTAINERS_PER_BYTE:
+            raise _bad(
+                source,
+                f"the description opens {containers} lists and objects in {len(description)} "
+                f"characters; at most one per {round(1 / CONTAINERS_PER_BYTE)} (beyond "
+                f"{MIN_CONTAINERS}) is accepted.",
+            )
         try:
-            json_tree = json.loads(header.meta["description"])
-        except KeyError:
-            raise _bad(source, "the header has no description.") from None
+            json_tree = json.loads(description)
         except RecursionError:
             raise _bad(source, "the description is nested too deeply.") from None
         except ValueError as err:

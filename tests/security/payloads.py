@@ -195,8 +195,13 @@ def doubling_dag(levels: int = 60) -> bytes:
     return pickled(body + get(levels - 1))
 
 
-def deep_lists(depth: int = 100_000) -> bytes:
+def deep_lists(depth: int = 50_000) -> bytes:
     return pickled(EMPTY_LIST * depth + APPEND * (depth - 1))
+
+
+def many_lists(count: int = 500_000) -> bytes:
+    """One million bytes of empty lists: 2 bytes of file, about 64 of memory, each."""
+    return pickled(EMPTY_LIST + (EMPTY_LIST + APPEND) * count)
 
 
 def many_marks(count: int = 200_000) -> bytes:
@@ -254,6 +259,7 @@ UNPICKLER_GADGETS = {
     "self_list": self_list,
     "doubling_dag": doubling_dag,
     "deep_lists": deep_lists,
+    "many_lists": many_lists,
     "many_marks": many_marks,
     "newobj": newobj,
     "memo_get_unset": memo_get_unset,

@@ -125,8 +125,9 @@ def _meta(description: str) -> dict:
 @pytest.mark.parametrize(
     ("header", "data", "words"),
     [
-        ({"__metadata__": _meta("[" * 100_000 + "]" * 100_000)}, b"", "nested too deeply"),
+        ({"__metadata__": _meta("[" * 60_000 + "]" * 60_000)}, b"", "nested too deeply"),
         ({"__metadata__": _meta("[" * 500 + "]" * 500)}, b"", "nested deeper than"),
+        ({"__metadata__": _meta("[" + "[]," * 300_000 + "[]]")}, b"", "lists and objects"),
         ({"__metadata__": _meta('{"a":{"__float__":"x"}}')}, b"", "__float__"),
         ({"__metadata__": _meta('{"a":{"__dict__":[[[[1]],2]]}}')}, b"", "dict key"),
         ({"__metadata__": _meta('{"a":{"__tensor__":5}}')}, b"", "refers to tensor 5"),

@@ -56,6 +56,7 @@ def test_every_gadget_ends_in_one_typed_error_everywhere(tmp_path: Path) -> None
         ("doubling_dag", NeonTorchError, "reached twice"),
         ("deep_lists", NeonTorchError, "deeper than"),
         ("many_marks", NeonTorchError, "MARK"),
+        ("many_lists", NeonTorchError, "at most one per 16 bytes"),
         ("newobj", UnsafePickleError, "opcode"),
         ("huge_long", NeonTorchError, "integer of 100000 bytes"),
     ],

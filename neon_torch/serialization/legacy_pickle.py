@@ -52,6 +52,7 @@ containers take 50 to 100 bytes each; neon's files have about one per 40 bytes).
 
 _LARGE = 4096  # payloads above this size are never kept for a second reference
 _CHUNK = 1 << 16
+_MAX_PAYLOAD = 1 << 40  # no single string or array of a neon file comes near a TiB
 _SHARED_TUPLE = 8  # flat tuples up to this length may be referenced more than once
 _SCALARS = (type(None), bool, int, float, str, bytes)
 _CODECS = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1", "latin"}
@@ -123,7 +124,7 @@ class _Array:
 
 
 class _Unshareable:
-    """What the memo keeps for arrays and large payloads: a second reference is refused."""
+    """What the memo keeps for a large payload: a second reference to it is refused."""
 
     __slots__ = ()
 
@@ -310,7 +311,7 @@ class _Reader:
             return out
         head = self.chunk[self.pos :]
         need = n - len(head)
-        if need > self.budget:
+        if need > self.budget or n > _MAX_PAYLOAD:
             raise _Refused(
                 f"{n} bytes are needed at offset {self.offset} but at most "
                 f"{len(head) + self.budget} remain (a truncated or corrupted file, or one above "
@@ -328,10 +329,14 @@ class _Reader:
         return out
 
     def _read(self, want: int, need: int) -> bytes:
+        """Up to ``want`` bytes, at least ``need`` (short reads of raw streams are retried)."""
         data = self.stream.read(want)
+        while len(data) < need:
+            more = self.stream.read(want - len(data))
+            if not more:
+                raise _Refused(f"the data ends at offset {self.offset + len(data)}")
+            data += more
         self.budget -= len(data)
-        if len(data) < need:
-            raise _Refused(f"the data ends at offset {self.offset + len(data)}")
         return data
 
 

@@ -47,8 +47,8 @@ MAX_LONG_BYTES = 64
 
 MIN_CONTAINERS = 1 << 16
 CONTAINERS_PER_BYTE = 1 / 16
-"""A pickle may create at most MIN_CONTAINERS + one container per 16 bytes read (Python
-containers take 50 to 100 bytes each; neon's files have about one per 40 bytes)."""
+"""A pickle may create at most MIN_CONTAINERS + one container or string per 16 bytes read
+(Python takes 50 to 100 bytes for each; neon's files have about one per 40 bytes)."""
 
 _LARGE = 4096  # payloads above this size are never kept for a second reference
 _CHUNK = 1 << 16
@@ -353,7 +353,7 @@ class _Machine:
         self.stack: list[Any] = []
         self.marks: list[list[Any]] = []
         self.memo: dict[int, Any] = {}
-        self.containers = 0
+        self.objects = 0
         self.ops: dict[int, Callable[[], None]] = {
             0x80: self.proto,
             0x95: lambda: self.r.take(8),  # FRAME: a hint only
@@ -375,10 +375,10 @@ class _Machine:
             0x8D: lambda: self.push(self.text(self.length(8))),  # BINUNICODE8
             0x54: lambda: self.push(self.latin1(self.length(4))),  # T BINSTRING
             0x55: lambda: self.push(self.latin1(self.r.take(1)[0])),  # U SHORT_BINSTRING
-            0x42: lambda: self.push(self.r.take(self.length(4))),  # B BINBYTES
-            0x43: lambda: self.push(self.r.take(self.r.take(1)[0])),  # C SHORT_BINBYTES
-            0x8E: lambda: self.push(self.r.take(self.length(8))),  # BINBYTES8
-            0x96: lambda: self.push(self.r.take(self.length(8))),  # BYTEARRAY8
+            0x42: lambda: self.push(self.payload(self.length(4))),  # B BINBYTES
+            0x43: lambda: self.push(self.payload(self.r.take(1)[0])),  # C SHORT_BINBYTES
+            0x8E: lambda: self.push(self.payload(self.length(8))),  # BINBYTES8
+            0x96: lambda: self.push(self.payload(self.length(8))),  # BYTEARRAY8
             0x5D: lambda: self.new([]),  # ] EMPTY_LIST
             0x61: self.append,  # a
             0x65: self.appends,  # e
@@ -412,15 +412,27 @@ class _Machine:
     def push(self, value: Any) -> None:
         self.stack.append(value)
 
-    def new(self, container: Any) -> None:
-        """Push a new container, within :data:`CONTAINERS_PER_BYTE` of the input read."""
-        self.containers += 1
-        if self.containers > MIN_CONTAINERS + self.r.offset * CONTAINERS_PER_BYTE:
+    def count(self) -> None:
+        """Count a new container or string against :data:`CONTAINERS_PER_BYTE`."""
+        self.objects += 1
+        if self.objects > MIN_CONTAINERS + self.r.offset * CONTAINERS_PER_BYTE:
             raise _Refused(
-                f"{self.containers} containers in {self.r.offset} bytes; at most one per "
-                f"{round(1 / CONTAINERS_PER_BYTE)} bytes (beyond {MIN_CONTAINERS}) is accepted"
+                f"{self.objects} containers and strings in {self.r.offset} bytes; at most one "
+                f"per {round(1 / CONTAINERS_PER_BYTE)} bytes (beyond {MIN_CONTAINERS}) is "
+                "accepted"
             )
+
+    def new(self, container: Any) -> None:
+        """Push a new container (counted)."""
+        self.count()
         self.stack.append(container)
+
+    def payload(self, n: int) -> bytes:
+        """The next ``n`` bytes as a string payload (counted when longer than one byte, as
+        shorter strings are shared by Python)."""
+        if n > 1:
+            self.count()
+        return self.r.take(n)
 
     def top(self) -> Any:
         if not self.stack:
@@ -459,14 +471,14 @@ class _Machine:
         self.push(int.from_bytes(self.r.take(n), "little", signed=True))
 
     def text(self, n: int) -> str:
-        data = self.r.take(n)
+        data = self.payload(n)
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
             raise _Refused("a string that is not valid UTF-8") from None
 
     def latin1(self, n: int) -> str:
-        return self.r.take(n).decode("latin1")
+        return self.payload(n).decode("latin1")
 
     # -- containers -------------------------------------------------------------------------
     def tuple_n(self, n: int) -> None:

@@ -28,6 +28,7 @@ Python 2 pickles (``str`` payloads of numpy arrays) read as pickle's ``encoding=
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 from collections.abc import Callable
@@ -174,14 +175,14 @@ def _dims(shape: Any) -> tuple[int, ...]:
     return shape
 
 
-def _payload(data: Any) -> bytes:
+def _payload(data: Any) -> bytes | bytearray:
     if isinstance(data, str):  # Python 2 byte strings arrive as latin-1 text
         try:
             return data.encode("latin1")
         except UnicodeEncodeError:
             raise _Refused("array data given as text with characters above U+00FF") from None
     if isinstance(data, (bytes, bytearray)):
-        return bytes(data)
+        return data
     raise _Refused(f"array data of type {type(data).__name__}; expected bytes")
 
 
@@ -196,11 +197,15 @@ def _array_from(data: Any, dtype: Any, shape: Any, fortran: bool) -> np.ndarray:
             f"an array of shape {dims} and dtype {dtype.dtype} needs {expected} bytes, the file "
             f"gives {len(raw)}"
         )
-    flat = np.frombuffer(raw, dtype=dtype.dtype)
-    return np.array(flat.reshape(dims, order="F" if fortran else "C"), order="K", copy=True)
+    shaped = np.frombuffer(raw, dtype=dtype.dtype).reshape(dims, order="F" if fortran else "C")
+    if isinstance(raw, bytearray):  # read in place for this array alone: no copy needed
+        return shaped
+    return np.array(shaped, order="K", copy=True)
 
 
 def _flat_key(key: Any, what: str) -> Any:
+    if type(key) is bytearray:  # a large bytes payload, read in place
+        key = bytes(key)
     if isinstance(key, _SCALARS) or (
         type(key) is tuple and len(key) <= 64 and all(isinstance(k, _SCALARS) for k in key)
     ):
@@ -301,8 +306,11 @@ class _Reader:
         self.chunk = b""
         self.pos = 0
         self.offset = 0  # of the next byte, for messages
+        self.seekable = isinstance(stream, io.BufferedReader) and stream.seekable()
 
-    def take(self, n: int) -> bytes:
+    def take(self, n: int) -> bytes | bytearray:
+        """The next ``n`` bytes (a bytearray filled in place when ``n`` is large and the stream
+        cannot seek back)."""
         end = self.pos + n
         if end <= len(self.chunk):
             out = self.chunk[self.pos : end]
@@ -317,16 +325,39 @@ class _Reader:
                 f"{len(head) + self.budget} remain (a truncated or corrupted file, or one above "
                 "the size limit)"
             )
-        if need >= _CHUNK:
+        if need >= _CHUNK and self.seekable:  # step back and read it whole: no copy
+            self.stream.seek(-len(head), io.SEEK_CUR)
+            self.budget += len(head)
             self.chunk, self.pos = b"", 0
-            tail = self._read(need, need)
-            out = head + tail if head else tail
+            out = self._read(n, n)
+        elif need >= _CHUNK:
+            self.chunk, self.pos = b"", 0
+            big = bytearray(n)
+            big[: len(head)] = head
+            self._read_into(memoryview(big)[len(head) :])
+            self.offset += n
+            return big
         else:
             self.chunk = self._read(min(_CHUNK, self.budget), need)
             self.pos = need
             out = head + self.chunk[:need]
         self.offset += n
         return out
+
+    def _read_into(self, view: memoryview) -> None:
+        got = 0
+        readinto = getattr(self.stream, "readinto", None)
+        while got < len(view):
+            if readinto is not None:
+                count = readinto(view[got:])
+            else:  # a file-like object with read() only
+                data = self.stream.read(len(view) - got)
+                count = len(data)
+                view[got : got + count] = data
+            if not count:
+                raise _Refused(f"the data ends at offset {self.offset + got}")
+            got += count
+        self.budget -= got
 
     def _read(self, want: int, need: int) -> bytes:
         """Up to ``want`` bytes, at least ``need`` (short reads of raw streams are retried)."""
@@ -427,7 +458,7 @@ class _Machine:
         self.count()
         self.stack.append(container)
 
-    def payload(self, n: int) -> bytes:
+    def payload(self, n: int) -> bytes | bytearray:
         """The next ``n`` bytes as a string payload (counted when longer than one byte, as
         shorter strings are shared by Python)."""
         if n > 1:
@@ -615,10 +646,10 @@ class _Machine:
 
 
 def _large(value: Any) -> bool:
-    if isinstance(value, (str, bytes)):
+    if isinstance(value, (str, bytes, bytearray)):
         return len(value) > _LARGE
     if type(value) is tuple:
-        return any(isinstance(v, (str, bytes)) and len(v) > _LARGE for v in value)
+        return any(isinstance(v, (str, bytes, bytearray)) and len(v) > _LARGE for v in value)
     return False
 
 
@@ -634,6 +665,8 @@ def _finish(root: Any, size: int) -> Any:
         kind = type(value)
         if kind in _SCALARS or isinstance(value, np.generic):
             return value
+        if kind is bytearray:  # a large bytes payload, read in place
+            return bytes(value)
         if depth > MAX_DEPTH:
             raise _Refused(f"containers nested deeper than {MAX_DEPTH} levels")
         if isinstance(value, (_Global, _Dtype, _Unshareable)):

@@ -38,12 +38,14 @@ class LoadedFile:
 
     ``kind`` is ``'neon_torch'`` (our safetensors format), ``'pickle'`` or ``'pickle+gzip'``
     (files written by neon) or ``'dict'`` (an in-memory description); ``tree`` is the
-    normalised description with numpy arrays.
+    normalised description with numpy arrays. ``compat_before`` is the backend's
+    ``compat_mode`` before ``Model(file)`` applied the file's (put back if the load fails).
     """
 
     path: str
     kind: str
     tree: dict[str, Any]
+    compat_before: str | None = None
 
     @property
     def is_legacy(self) -> bool:

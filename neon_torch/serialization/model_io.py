@@ -76,8 +76,9 @@ def _loaded(source: Any) -> LoadedFile:
 def layers_from(source: Any) -> tuple[LayerContainer, LoadedFile]:
     """Rebuild the root container from a file path or description dict (``Model(file)``).
 
-    The description is checked against the schema of :mod:`.build` before anything is built;
-    the backend's ``compat_mode`` changes only once the layers were built.
+    The description is checked against the schema of :mod:`.build` before anything is built.
+    The backend takes the file's ``compat_mode`` before the layers are built (Dropout reads it
+    then, as in neon); it is put back if building or, later, loading fails.
     """
     loaded = _loaded(source)
     tree = loaded.tree
@@ -97,8 +98,14 @@ def layers_from(source: Any) -> tuple[LayerContainer, LoadedFile]:
         )
     if "train_input_shape" in tree:
         _input_shape(tree["train_input_shape"], loaded.path)
-    root = build_object(tree["model"], loaded.path)
-    current_backend().compat_mode = "caffe" if compat == "caffe" else None
+    be = current_backend()
+    loaded.compat_before = be.compat_mode
+    be.compat_mode = "caffe" if compat == "caffe" else None
+    try:
+        root = build_object(tree["model"], loaded.path)
+    except BaseException:
+        be.compat_mode = loaded.compat_before
+        raise
     return root, loaded
 
 
@@ -112,6 +119,15 @@ def load_into(model: Any, source: Any, load_states: bool = True) -> None:
     """
     built_from_file = isinstance(source, LoadedFile)
     loaded = source if built_from_file else _loaded(source)
+    try:
+        _load_into(model, loaded, load_states, built_from_file)
+    except BaseException:
+        if built_from_file:  # Model(file) fails as a whole: the backend is as it was
+            current_backend().compat_mode = loaded.compat_before
+        raise
+
+
+def _load_into(model: Any, loaded: LoadedFile, load_states: bool, built_from_file: bool) -> None:
     if not model.initialized:
         shape = loaded.tree.get("train_input_shape")
         if shape is None or "model" not in loaded.tree:

@@ -259,3 +259,21 @@ def test_cli_batch_size_is_validated(
     assert usage.value.code == 2
     err = capsys.readouterr().err
     assert "--batch-size" in err and "Traceback" not in err
+
+
+def test_caffe_mode_applies_before_building_and_is_put_back_on_failure(tmp_path: Path) -> None:
+    dropout = {"type": "neon.layers.layer.Dropout", "config": {"name": "d", "keep": 0.5}}
+    good = payloads.model_tree(payloads.linear(), dropout)
+    good["backend"] = {"compat_mode": "caffe"}
+    write_prm(tmp_path / "good.prm", good)
+    be = gen_backend("cpu", rng_seed=0, batch_size=4)
+    model = Model(str(tmp_path / "good.prm"))
+    assert be.compat_mode == "caffe" and model.layers.layers[1].caffe_mode
+    be.compat_mode = None
+    bad = payloads.model_tree(payloads.linear(), dropout)
+    bad["backend"] = {"compat_mode": "caffe"}
+    del bad["model"]["config"]["layers"][0]["params"]["W"]
+    write_prm(tmp_path / "bad.prm", bad)
+    with pytest.raises(NeonTorchError, match=r"bad\.prm"):
+        Model(str(tmp_path / "bad.prm"))
+    assert be.compat_mode is None

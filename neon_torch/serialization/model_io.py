@@ -173,8 +173,20 @@ def restore_optimizer_state(model: Any, optimizer: Any) -> None:
         same = resolve(str(stored_type)) is type(optimizer)
     except UnknownNeonTypeError:
         same = False
-    if same and state:
+    if not (same and state):
+        return
+    if not isinstance(state, dict):
+        raise PrmFormatError(
+            f"the checkpoint's neon_torch.optimizer_state is a {type(state).__name__}, not a dict."
+        )
+    try:
         optimizer.load_extra_state(state)
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as err:
+        raise PrmFormatError(
+            f"the checkpoint's neon_torch.optimizer_state cannot be given to "
+            f"{type(optimizer).__name__} ({type(err).__name__}: {str(err)[:100]}); the file is "
+            "corrupted or was written for another optimizer."
+        ) from None
 
 
 # -- internals ------------------------------------------------------------------------------

@@ -277,3 +277,15 @@ def test_caffe_mode_applies_before_building_and_is_put_back_on_failure(tmp_path:
     with pytest.raises(NeonTorchError, match=r"bad\.prm"):
         Model(str(tmp_path / "bad.prm"))
     assert be.compat_mode is None
+
+
+@pytest.mark.parametrize("state", [{"t": "many"}, ["t"], {"t": float("inf")}])
+def test_a_bad_optimizer_state_is_typed_at_fit(tmp_path: Path, state: object) -> None:
+    from neon_torch.optimizers import Adam
+    from neon_torch.serialization import model_io
+
+    gen_backend("cpu", rng_seed=0, batch_size=4)
+    model = Model(str(payloads.MLP))
+    model._pending_optimizer = ("neon.optimizers.optimizer.Adam", state)
+    with pytest.raises(PrmFormatError, match="optimizer_state"):
+        model_io.restore_optimizer_state(model, Adam())

@@ -5,9 +5,9 @@ Both sides of each pair read all of the data (lazy, memory-mapped loads sum ever
 1. Converting a synthetic legacy neon ``.prm`` (a protocol-2 pickle, as neon writes it) into a
    neon_torch ``.prm`` (restricted unpickling + normalisation + streaming safetensors write)
    vs a plain ``pickle.load`` of the same file. Target: ratio <= 1.5.
-2. Loading a neon_torch ``.prm`` (header check, description decode, every tensor through
-   safetensors' memory map) vs ``safetensors.torch.load_file`` of the same file. Target:
-   ratio <= 1.2.
+2. Loading a neon_torch ``.prm`` (header checks, checksum, description decode, every tensor
+   through a memory map) vs ``safetensors.torch.load_file`` of the same file. Target:
+   ratio <= 1.2. Also shown without the checksum (``read_prm(path, verify=False)``).
 
 Each operation runs in a fresh child process so its peak resident memory (``ru_maxrss``
 minus the memory before the operation) is its own. ``--quick`` writes about 8 MB (CI smoke
@@ -107,6 +107,8 @@ def _child(op: str, src: str, dst: str) -> None:
         prm_file.write_prm(dst, read_file(src).tree)
     elif op == "prm.load":
         _touch(prm_file.read_prm(src))
+    elif op == "prm.load (no checksum)":
+        _touch(prm_file.read_prm(src, verify=False))
     elif op == "safetensors.load_file":
         _touch(load_file(src))
     seconds = time.perf_counter() - start
@@ -154,6 +156,7 @@ def main() -> None:
             ("convert", legacy),
             ("safetensors.load_file", ours),
             ("prm.load", ours),
+            ("prm.load (no checksum)", ours),
         ]
         results = {op: _measure(op, src, ours, args.repeats) for op, src in rows}
     for op, _ in rows:
@@ -163,6 +166,10 @@ def main() -> None:
     load = results["prm.load"]["seconds"] / results["safetensors.load_file"]["seconds"]
     print(f"convert / pickle.load = {conv:.2f} (target <= 1.5)")
     print(f"prm load / safetensors.load_file = {load:.2f} (target <= 1.2)")
+    bare = (
+        results["prm.load (no checksum)"]["seconds"] / results["safetensors.load_file"]["seconds"]
+    )
+    print(f"prm load without the checksum / safetensors.load_file = {bare:.2f}")
     print(f"convert peak / file size = {results['convert']['peak'] / 2**20 / mib:.2f} (target < 2)")
 
 

@@ -44,3 +44,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (NeonTorchError, OSError) as err:
         print(f"neon-torch {args.command}: error: {err}", file=sys.stderr)
         return 1
+    except MemoryError:
+        print(f"neon-torch {args.command}: error: out of memory.", file=sys.stderr)
+        return 1

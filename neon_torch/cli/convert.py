@@ -19,13 +19,27 @@ from ..errors import PrmFormatError
 NAME = "convert"
 HELP = "convert a .prm file (neon or neon_torch) to .pt, .safetensors, .pt2 or .prm"
 _SUFFIXES = (".pt", ".safetensors", ".pt2", ".prm")
+_MAX_BATCH = 65536
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="a neon .prm/.pkl (optionally gzipped) or neon_torch .prm")
     parser.add_argument("output", help=f"output file; its suffix is one of {', '.join(_SUFFIXES)}")
-    parser.add_argument("--batch-size", type=int, default=1, help="example batch for .pt2")
+    parser.add_argument(
+        "--batch-size", type=_batch_size, default=1, help="example batch for .pt2 (1 to 65536)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
+
+
+def _batch_size(text: str) -> int:
+    """argparse type of ``--batch-size``: an int from 1 to 65536 (a usage error otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an integer") from None
+    if not 1 <= value <= _MAX_BATCH:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1..{_MAX_BATCH}")
+    return value
 
 
 def _say(args: argparse.Namespace, message: str) -> None:
@@ -46,8 +60,11 @@ def run(args: argparse.Namespace) -> int:
     _say(args, f"reading {args.input} ({size / 2**20:.1f} MiB)")
     if out.suffix == ".prm":
         from ..serialization import prm_file, read_file
+        from ..serialization.build import validate
 
         loaded = read_file(args.input)
+        if "model" in loaded.tree:  # refuse what Model(file) would refuse, before writing
+            validate(loaded.tree["model"], loaded.path)
         _say(args, f"read {loaded.kind} in {time.perf_counter() - start:.2f}s; writing {out}")
         prm_file.write_prm(out, loaded.tree)
     else:

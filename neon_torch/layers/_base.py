@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,9 +22,51 @@ from ..errors import (
 )
 from ..layout import is_sequence_shape
 
-__all__ = ["Layer", "ParameterLayer", "Shape", "resolve_in_shape"]
+__all__ = [
+    "Layer",
+    "ParameterLayer",
+    "Shape",
+    "claim_parameters",
+    "parameter_limit",
+    "resolve_in_shape",
+]
 
 Shape = int | tuple[int, ...]
+
+_LIMIT: ContextVar[list[int] | None] = ContextVar("neon_torch_parameter_limit", default=None)
+
+
+@contextlib.contextmanager
+def parameter_limit(elements: int, source: str) -> Iterator[None]:
+    """Within the block, parameters are created as zeros (the caller then fills every one of
+    them, from a file) and may hold at most ``elements`` values in all, so a description that
+    declares larger layers than its file holds fails before the memory is taken."""
+    token = _LIMIT.set([elements, source])  # type: ignore[list-item]
+    try:
+        yield
+    finally:
+        _LIMIT.reset(token)
+
+
+def claim_parameters(layer: Layer, shape: tuple[int, ...]) -> bool:
+    """Count a new parameter of ``shape`` against the active :func:`parameter_limit`; True when
+    one is active (the values will be overwritten, so they need not be drawn).
+
+    Raises:
+        ShapeMismatchError: the parameters so far exceed what the file holds.
+    """
+    limit = _LIMIT.get()
+    if limit is None:
+        return False
+    need = math.prod(shape)
+    if need > limit[0] or min(shape, default=0) < 0:
+        raise ShapeMismatchError(
+            f"{limit[1]}: layer {layer.name!r} ({type(layer).__name__}) declares parameters of "
+            f"shape {shape}, more values than the file still holds ({limit[0]}); the "
+            "description does not match its weights."
+        )
+    limit[0] -= need
+    return True
 
 
 def resolve_in_shape(in_obj: Any) -> Shape:
@@ -248,6 +294,8 @@ class ParameterLayer(Layer):
     def _fill(self, init: Any, shape: tuple[int, ...]) -> np.ndarray:
         """Draw initial values of neon-layout ``shape`` (an initializer or a raw array)."""
         be = current_backend()
+        if claim_parameters(self, shape):
+            return np.zeros(shape, dtype=be.datatype)
         if hasattr(init, "generate"):
             return np.asarray(init.generate(shape, be.rng)).astype(be.datatype)
         if init is None:

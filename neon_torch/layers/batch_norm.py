@@ -13,7 +13,7 @@ from .. import layout
 from ..backends.backend import current_backend
 from ..errors import UnsupportedNeonFeature
 from ..registry import neon_type
-from ._base import ParameterLayer, shape_size
+from ._base import ParameterLayer, claim_parameters, shape_size
 
 __all__ = ["BatchNorm"]
 
@@ -71,6 +71,7 @@ class BatchNorm(ParameterLayer):
     def allocate(self) -> None:
         if self._allocated:
             return
+        claim_parameters(self, (4, self.nfm))  # beta, gamma, gmean, gvar
         be = current_backend()
         kw = {"dtype": be.torch_dtype, "device": be.device}
         self.bias = nn.Parameter(torch.zeros(self.nfm, **kw))  # type: ignore[arg-type]

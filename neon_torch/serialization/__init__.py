@@ -3,7 +3,8 @@
 * :func:`read_file` reads any parameter file (recognised by its bytes) into a normalised
   description with numpy arrays in neon layout; :func:`write_prm` writes our format;
 * :mod:`.model_io` implements ``Model.save_params`` / ``load_params`` / ``Model(file)``;
-* :mod:`.legacy_pickle` is the restricted unpickler for files written by neon.
+* :mod:`.legacy_pickle` reads the pickles written by neon with its own opcode interpreter;
+* :mod:`.build` checks a description against a schema before building its layers.
 
 The format is documented in ``docs/prm_format.md``.
 """

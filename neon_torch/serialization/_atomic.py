@@ -1,4 +1,9 @@
-"""Atomic file replacement: write a temporary file next to the target, fsync, rename."""
+"""Atomic file replacement: write a temporary file next to the target, fsync, rename.
+
+The temporary file is named ``.<target name>.<writer pid>.<random>.tmp``. A writer killed
+mid-save (``kill -9``, power loss) leaves exactly that one file; the next save to the same
+target removes such files whose writer process no longer exists.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +28,10 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _remove_stale(target)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+    )
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; use the usual mode
         with os.fdopen(fd, "wb") as f:
@@ -41,6 +49,31 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _remove_stale(target: Path) -> None:
+    """Delete temporary files of earlier saves to ``target`` whose writer has died."""
+    prefix = f".{target.name}."
+    try:
+        names = [e.name for e in os.scandir(target.parent) if e.name.startswith(prefix)]
+    except OSError:
+        return
+    for name in names:
+        pid_text, _, rest = name[len(prefix) :].partition(".")
+        if not (pid_text.isdigit() and rest.endswith(".tmp")) or _alive(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(target.parent / name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or not a pid: leave its file alone
+    return True
 
 
 def _umask() -> int:

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ..errors import PrmFormatError
+from .legacy_pickle import MAX_DEPTH
 
 __all__ = ["decode", "dumps", "encode"]
 
@@ -93,31 +94,53 @@ def dumps(json_tree: Any) -> str:
     return json.dumps(json_tree, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def decode(json_tree: Any, tensor: Callable[[str], Any]) -> Any:
-    """Inverse of :func:`encode`; ``tensor(key)`` returns the array stored under ``key``."""
+def decode(json_tree: Any, tensor: Callable[[str], Any], source: str = "description") -> Any:
+    """Inverse of :func:`encode`; ``tensor(key)`` returns the array stored under ``key``.
 
-    def walk(value: Any) -> Any:
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        if not isinstance(value, dict):
+    Raises:
+        PrmFormatError: a malformed tag, a dict key that is not a scalar or flat tuple, or
+            nesting deeper than :data:`~.legacy_pickle.MAX_DEPTH` (names ``source``).
+    """
+
+    def bad(message: str) -> PrmFormatError:
+        return PrmFormatError(f"{source}: malformed description: {message}.")
+
+    def walk(value: Any, depth: int) -> Any:
+        if isinstance(value, (str, int, float)) or value is None:
             return value
+        if depth > MAX_DEPTH:
+            raise bad(f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, list):
+            return [walk(v, depth + 1) for v in value]
         if len(value) == 1:
             tag, inner = next(iter(value.items()))
             if tag == "__tensor__":
                 return tensor(inner)
             if tag == "__tuple__":
-                return tuple(walk(v) for v in inner)
+                if not isinstance(inner, list):
+                    raise bad("a __tuple__ tag without a list")
+                return tuple(walk(v, depth + 1) for v in inner)
             if tag == "__float__":
+                if inner not in ("nan", "inf", "-inf"):
+                    raise bad(f"__float__ {str(inner)[:20]!r}; expected 'nan', 'inf' or '-inf'")
                 return float(inner)
             if tag == "__dict__":
-                return {_hashable(walk(k)): walk(v) for k, v in inner}
-        return {k: walk(v) for k, v in value.items()}
+                if not isinstance(inner, list) or not all(
+                    isinstance(p, list) and len(p) == 2 for p in inner
+                ):
+                    raise bad("a __dict__ tag without a list of [key, value] pairs")
+                return {_key(walk(k, depth + 1), bad): walk(v, depth + 1) for k, v in inner}
+        return {k: walk(v, depth + 1) for k, v in value.items()}
 
-    try:
-        return walk(json_tree)
-    except (TypeError, ValueError, AttributeError) as err:
-        raise PrmFormatError(f"malformed description: {err}") from None
+    return walk(json_tree, 0)
 
 
-def _hashable(key: Any) -> Any:
-    return tuple(key) if isinstance(key, list) else key
+def _key(key: Any, bad: Callable[[str], PrmFormatError]) -> Any:
+    if isinstance(key, list):
+        key = tuple(key)
+    if isinstance(key, tuple):
+        if all(isinstance(k, (str, int, float)) or k is None for k in key):
+            return key
+    elif isinstance(key, (str, int, float)) or key is None:
+        return key
+    raise bad(f"a dict key of type {type(key).__name__}; keys are scalars or flat tuples")

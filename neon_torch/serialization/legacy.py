@@ -71,7 +71,7 @@ def _normalize_layer(desc: dict[str, Any], source: str) -> dict[str, Any]:
         children = [
             _normalize_layer(c, source) if _is_description(c) else c for c in config["layers"]
         ]
-        desc["config"] = {**config, "layers": _fuse_conv_bias(children)}
+        desc["config"] = {**config, "layers": _fuse_conv_bias(children, source)}
     return desc
 
 
@@ -84,7 +84,12 @@ def _normalize_entry(entry: Any, source: str) -> dict[str, Any]:
         entry["params"] = {"W": params}
     elif isinstance(params, list):
         if entry.get("type") == _CONV_BIAS and len(params) == 2:
-            return _fused(params[0], params[1], entry)
+            return _fused(
+                _normalize_entry(params[0], source),
+                _normalize_entry(params[1], source),
+                source,
+                entry,
+            )
         if entry.get("type", _BATCH_NORM) == _BATCH_NORM and len(params) == len(_BN_KEYS):
             entry["params"] = dict(zip(_BN_KEYS, params, strict=True))
     if entry.get("type") == _CONV_BIAS and entry.get("states") == []:
@@ -92,24 +97,44 @@ def _normalize_entry(entry: Any, source: str) -> dict[str, Any]:
     return entry
 
 
+def _config(entry: dict[str, Any]) -> dict[str, Any]:
+    config = entry.get("config")
+    return config if isinstance(config, dict) else {}
+
+
+def _weights(entry: dict[str, Any], source: str) -> np.ndarray:
+    params = entry.get("params")
+    weights = params.get("W") if isinstance(params, dict) else None
+    if not isinstance(weights, np.ndarray):
+        raise PrmFormatError(
+            f"{source}: a convolution or bias entry of a fused Convolution_bias has no 'W' array."
+        )
+    return weights
+
+
+def _states(entry: dict[str, Any]) -> list[Any]:
+    states = entry.get("states")
+    return list(states) if isinstance(states, (list, tuple)) else []
+
+
 def _fused(
-    conv: dict[str, Any], bias: dict[str, Any], base: dict[str, Any] | None = None
+    conv: dict[str, Any], bias: dict[str, Any], source: str, base: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """One ``Convolution_bias`` entry from a Convolution entry and a Bias entry."""
     out = dict(base if base is not None else conv)
     out["type"] = _CONV_BIAS
-    config = dict(out.get("config") or conv.get("config") or {})
-    bias_init = (bias.get("config") or {}).get("init")
+    config = dict(_config(out) or _config(conv))
+    bias_init = _config(bias).get("init")
     if bias_init is not None:
         config.setdefault("bias", bias_init)
     out["config"] = config
-    out["params"] = {"W": conv["params"]["W"], "weight_bias": bias["params"]["W"]}
+    out["params"] = {"W": _weights(conv, source), "weight_bias": _weights(bias, source)}
     if "states" in conv or "states" in bias:
-        out["states"] = [list(conv.get("states") or []), list(bias.get("states") or [])]
+        out["states"] = [_states(conv), _states(bias)]
     return out
 
 
-def _fuse_conv_bias(children: list[Any]) -> list[Any]:
+def _fuse_conv_bias(children: list[Any], source: str) -> list[Any]:
     out: list[Any] = []
     i = 0
     while i < len(children):
@@ -123,7 +148,7 @@ def _fuse_conv_bias(children: list[Any]) -> list[Any]:
             and isinstance(here.get("params"), dict)
             and isinstance(after.get("params"), dict)
         ):
-            out.append(_fused(here, after))
+            out.append(_fused(here, after, source))
             i += 2
         else:
             out.append(here)

@@ -24,14 +24,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..backends.backend import current_backend
 from ..errors import NeonTorchError, PrmFormatError, ShapeMismatchError, UnknownNeonTypeError
-from ..layers._base import Layer, ParameterLayer
+from ..layers._base import Layer, ParameterLayer, parameter_limit
 from ..layers.container import LayerContainer
 from . import legacy, prm_file
-from .build import build_object, resolve
+from .build import MAX_CONFIG_INT, build_object, resolve
 from .files import LoadedFile, read_file
 
 __all__ = [
@@ -73,7 +74,12 @@ def _loaded(source: Any) -> LoadedFile:
 
 
 def layers_from(source: Any) -> tuple[LayerContainer, LoadedFile]:
-    """Rebuild the root container from a file path or description dict (``Model(file)``)."""
+    """Rebuild the root container from a file path or description dict (``Model(file)``).
+
+    The description is checked against the schema of :mod:`.build` before anything is built.
+    The backend takes the file's ``compat_mode`` before the layers are built (Dropout reads it
+    then, as in neon); it is put back if building or, later, loading fails.
+    """
     loaded = _loaded(source)
     tree = loaded.tree
     if "model" not in tree:
@@ -82,29 +88,62 @@ def layers_from(source: Any) -> tuple[LayerContainer, LoadedFile]:
             "('layer_params_states'); build the model in code and call "
             "model.load_params(path) instead."
         )
-    be = current_backend()
-    compat = (tree.get("backend") or {}).get("compat_mode")
-    if compat in ("neon", "caffe", None):
-        be.compat_mode = None if compat in ("neon", None) else "caffe"
-    root = build_object(tree["model"], loaded.path)
-    if not isinstance(root, LayerContainer):
+    backend = tree.get("backend") or {}
+    if not isinstance(backend, dict):
+        raise PrmFormatError(f"{loaded.path}: 'backend' is a {type(backend).__name__}, not a dict.")
+    compat = backend.get("compat_mode")
+    if compat not in ("neon", "caffe", None):
         raise PrmFormatError(
-            f"{loaded.path}: the model's root is {tree['model']['type']}, not a container."
+            f"{loaded.path}: backend.compat_mode {str(compat)[:40]!r}; expected 'neon' or 'caffe'."
         )
+    if "train_input_shape" in tree:
+        _input_shape(tree["train_input_shape"], loaded.path)
+    be = current_backend()
+    loaded.compat_before = be.compat_mode
+    be.compat_mode = "caffe" if compat == "caffe" else None
+    try:
+        root = build_object(tree["model"], loaded.path)
+    except BaseException:
+        be.compat_mode = loaded.compat_before
+        raise
     return root, loaded
 
 
 def load_into(model: Any, source: Any, load_states: bool = True) -> None:
-    """``load_params`` / ``deserialize``: weights (and states, RNG, counters) into ``model``."""
-    loaded = source if isinstance(source, LoadedFile) else _loaded(source)
+    """``load_params`` / ``deserialize``: weights (and states, RNG, counters) into ``model``.
+
+    ``source`` given as a :class:`LoadedFile` means the model's layers were just built from it
+    (``Model(file)``): its parameters are then created within what the file holds
+    (:func:`~neon_torch.layers._base.parameter_limit`), so a description declaring larger
+    layers than its weights fails before the memory is taken.
+    """
+    built_from_file = isinstance(source, LoadedFile)
+    loaded = source if built_from_file else _loaded(source)
+    try:
+        _load_into(model, loaded, load_states, built_from_file)
+    except BaseException:
+        if built_from_file:  # Model(file) fails as a whole: the backend is as it was
+            current_backend().compat_mode = loaded.compat_before
+        raise
+
+
+def _load_into(model: Any, loaded: LoadedFile, load_states: bool, built_from_file: bool) -> None:
     if not model.initialized:
         shape = loaded.tree.get("train_input_shape")
         if shape is None or "model" not in loaded.tree:
-            model._pending_load = (loaded, load_states)  # applied by model.initialize
+            _check_counters(loaded)
+            model._pending_load = (loaded, load_states, built_from_file)  # for initialize
             _apply_counters(model, loaded, load_states)
             return
-        model.layers.configure(_shape(shape))
-        _allocate_quietly(model)
+        try:
+            model.layers.configure(_input_shape(shape, loaded.path))
+        except (TypeError, ValueError, ArithmeticError, LookupError) as err:
+            if isinstance(err, NeonTorchError):
+                raise
+            raise ShapeMismatchError(
+                f"{loaded.path}: the layers cannot take train_input_shape {shape}: {err}"
+            ) from None
+        _allocate_quietly(model, loaded if built_from_file else None)
         try:  # the weights are new: nothing to copy back if the load fails
             _transaction(model, loaded, load_states, keep_tensors=False)
         except BaseException:
@@ -117,9 +156,9 @@ def load_into(model: Any, source: Any, load_states: bool = True) -> None:
 
 def apply_pending(model: Any) -> None:
     """Allocate (without drawing from the RNG) and load what ``load_into`` deferred."""
-    loaded, load_states = model._pending_load
+    loaded, load_states, built_from_file = model._pending_load
     model._pending_load = None
-    _allocate_quietly(model)
+    _allocate_quietly(model, loaded if built_from_file else None)
     _transaction(model, loaded, load_states, keep_tensors=False)
 
 
@@ -134,21 +173,84 @@ def restore_optimizer_state(model: Any, optimizer: Any) -> None:
         same = resolve(str(stored_type)) is type(optimizer)
     except UnknownNeonTypeError:
         same = False
-    if same and state:
+    if not (same and state):
+        return
+    if not isinstance(state, dict):
+        raise PrmFormatError(
+            f"the checkpoint's neon_torch.optimizer_state is a {type(state).__name__}, not a dict."
+        )
+    try:
         optimizer.load_extra_state(state)
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as err:
+        raise PrmFormatError(
+            f"the checkpoint's neon_torch.optimizer_state cannot be given to "
+            f"{type(optimizer).__name__} ({type(err).__name__}: {str(err)[:100]}); the file is "
+            "corrupted or was written for another optimizer."
+        ) from None
 
 
 # -- internals ------------------------------------------------------------------------------
-def _shape(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
+def _input_shape(value: Any, source: str) -> int | tuple[int, ...]:
+    """``train_input_shape`` as neon stores it: a positive int or a short tuple of them."""
+    dims = list(value) if isinstance(value, (list, tuple)) else [value]
+    ok = 1 <= len(dims) <= 5 and all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and 0 < d <= MAX_CONFIG_INT
+        for d in dims
+    )
+    if not ok:
+        raise PrmFormatError(
+            f"{source}: train_input_shape {_short(value)}; expected a positive int or a tuple "
+            "of up to 5 of them."
+        )
+    return int(dims[0]) if not isinstance(value, (list, tuple)) else tuple(int(d) for d in dims)
 
 
-def _allocate_quietly(model: Any) -> None:
-    """Allocate parameters without consuming the RNG (neon creates them from the file)."""
+def _short(value: Any) -> str:
+    if isinstance(value, (str, bool, int, float)) or value is None:
+        return repr(value)[:40]
+    if isinstance(value, (list, tuple)) and len(value) <= 5:
+        return "(" + ", ".join(_short(v) for v in value) + ")"
+    return f"a {type(value).__name__}"
+
+
+def _file_parameter_count(loaded: LoadedFile) -> int:
+    """How many parameter values the file's layer entries hold (arrays under ``params``)."""
+    total = 0
+    pending = [loaded.tree.get("model")]
+    while pending:
+        desc = pending.pop()
+        if not isinstance(desc, dict):
+            continue
+        params = desc.get("params")
+        if isinstance(params, dict):
+            total += sum(int(v.size) for v in params.values() if isinstance(v, np.ndarray))
+        config = desc.get("config")
+        layers = config.get("layers") if isinstance(config, dict) else None
+        if isinstance(layers, (list, tuple)):
+            for item in layers:
+                pending.extend(item if isinstance(item, (list, tuple)) else [item])
+    return total
+
+
+def _allocate_quietly(model: Any, limit_from: LoadedFile | None = None) -> None:
+    """Allocate parameters without consuming the RNG (neon creates them from the file); with
+    ``limit_from``, within the parameter values that file holds."""
     be = current_backend()
     state = be.rng_get_state()
-    model.layers.allocate()
-    be.rng_set_state(state)
+    try:
+        if limit_from is None:
+            model.layers.allocate()
+        else:
+            with parameter_limit(_file_parameter_count(limit_from), limit_from.path):
+                model.layers.allocate()
+    except (TypeError, ValueError, ArithmeticError, LookupError, RuntimeError) as err:
+        if limit_from is None or isinstance(err, NeonTorchError):
+            raise
+        raise ShapeMismatchError(
+            f"{limit_from.path}: the layers described cannot be created: {err}"
+        ) from None
+    finally:
+        be.rng_set_state(state)
 
 
 def _snapshot(model: Any, keep_tensors: bool) -> dict[str, Any]:
@@ -193,7 +295,49 @@ def _transaction(
         raise
 
 
+def _counter(value: Any, source: str, field: str) -> int:
+    if (
+        not isinstance(value, (int, np.integer))
+        or isinstance(value, bool)
+        or not (0 <= value <= MAX_CONFIG_INT)
+    ):
+        raise PrmFormatError(f"{source}: {field} {_short(value)}; expected a non-negative int.")
+    return int(value)
+
+
+def _check_counters(loaded: LoadedFile) -> None:
+    """Every counter and the RNG state well-formed (so applying them cannot fail half-way)."""
+    tree, source = loaded.tree, loaded.path
+    ext = tree.get(_EXT) if loaded.kind in ("neon_torch", "dict") else None
+    if isinstance(ext, dict) and "epochs_completed" in ext:
+        _counter(ext["epochs_completed"], source, "neon_torch.epochs_completed")
+    if "epoch_index" in tree:
+        _counter(tree["epoch_index"], source, "epoch_index")
+    backend = tree.get("backend") or {}
+    state = backend.get("rng_state") if isinstance(backend, dict) else None
+    if state is None:
+        return
+    ok = (
+        isinstance(state, (list, tuple))
+        and len(state) == 5
+        and state[0] == "MT19937"
+        and isinstance(state[1], np.ndarray)
+        and state[1].dtype == np.uint32
+        and state[1].shape == (624,)
+        and all(isinstance(v, (int, np.integer)) for v in state[2:4])
+        and 0 <= state[2] <= 624
+        and state[3] in (0, 1)
+        and isinstance(state[4], (int, float, np.floating))
+    )
+    if not ok:
+        raise PrmFormatError(
+            f"{source}: backend.rng_state is not ('MT19937', 624 uint32 words, position, "
+            "has_gauss, cached_gaussian)."
+        )
+
+
 def _apply_counters(model: Any, loaded: LoadedFile, load_states: bool) -> None:
+    _check_counters(loaded)
     tree = loaded.tree
     ext = tree.get(_EXT) if loaded.kind in ("neon_torch", "dict") else None
     if isinstance(ext, dict) and "epochs_completed" in ext:
@@ -204,10 +348,7 @@ def _apply_counters(model: Any, loaded: LoadedFile, load_states: bool) -> None:
         return
     rng_state = (tree.get("backend") or {}).get("rng_state")
     if rng_state is not None:
-        try:
-            current_backend().rng_set_state(tuple(rng_state))
-        except (TypeError, ValueError) as err:
-            raise PrmFormatError(f"{loaded.path}: invalid backend rng_state ({err}).") from None
+        current_backend().rng_set_state(tuple(rng_state))
     optimizer = tree.get("optimizer")
     if isinstance(ext, dict) and ext.get("optimizer_state") and isinstance(optimizer, dict):
         model._pending_optimizer = (optimizer.get("type"), ext["optimizer_state"])
@@ -223,9 +364,14 @@ def _parameter_layers(root: Layer) -> list[ParameterLayer]:
     return out
 
 
+def _config(desc: dict[str, Any]) -> dict[str, Any]:
+    config = desc.get("config")
+    return config if isinstance(config, dict) else {}
+
+
 def _where(desc: dict[str, Any]) -> str:
-    name = (desc.get("config") or {}).get("name")
-    return f"{desc.get('type')} {name!r}" if name else str(desc.get("type"))
+    name = _config(desc).get("name")
+    return f"{desc.get('type')} {str(name)[:60]!r}" if name else str(desc.get("type"))[:100]
 
 
 def _match(desc: Any, layer: Layer, source: str, load_states: bool) -> None:
@@ -238,7 +384,9 @@ def _match(desc: Any, layer: Layer, source: str, load_states: bool) -> None:
             f"{type(layer).__name__} {layer.name!r}; the file was saved from another network."
         )
     if isinstance(layer, LayerContainer):
-        children = (desc.get("config") or {}).get("layers") or []
+        children = _config(desc).get("layers") or []
+        if not isinstance(children, (list, tuple)):
+            raise PrmFormatError(f"{source}: {_where(desc)} has a 'layers' that is not a list.")
         if len(children) != len(layer.layers):
             raise ShapeMismatchError(
                 f"{source}: {_where(desc)} lists {len(children)} layers, the model's "
@@ -257,7 +405,15 @@ def _load_layer(layer: ParameterLayer, entry: dict[str, Any], source: str, state
             f"{source}: {_where(entry)} has no weights ('params'); the file was saved without "
             "weights."
         )
-    arrays = {k: v for k, v in params.items() if hasattr(v, "shape")}
+    arrays = {k: v for k, v in params.items() if isinstance(v, np.ndarray)}
+    missing = sorted(set(layer._torch_tensors()) - set(arrays))
+    if missing:
+        raise PrmFormatError(
+            f"{source}: {_where(entry)} has no array for parameter(s) {missing}; the file is "
+            "incomplete or corrupted (a layer is never left with its fresh initial values)."
+        )
+    for key, array in arrays.items():
+        _check_float(array, source, f"{_where(entry)} params.{key}")
     try:
         layer.set_neon_params(arrays)
         if states and "states" in entry:
@@ -278,6 +434,9 @@ def _load_states(layer: ParameterLayer, saved: Any) -> None:
             f"layer {layer.name!r}: 'states' holds {len(per_param)} per-parameter lists, "
             f"expected {n}."
         )
+    for i, arrays in enumerate(per_param):
+        for array in arrays:
+            _check_float(array, "", f"layer {layer.name!r} states.{i}")
     converted = [
         [layer.state_from_neon(i, array) for array in arrays] for i, arrays in enumerate(per_param)
     ]
@@ -285,6 +444,17 @@ def _load_states(layer: ParameterLayer, saved: Any) -> None:
         layer.states.append([])
     for i, tensors in enumerate(converted):
         layer.states[i][:] = tensors  # in place: optimizers hold these very lists
+
+
+def _check_float(array: Any, source: str, field: str) -> None:
+    """Parameters and optimizer states are floating-point arrays (an int or bool array means
+    the bytes would be reinterpreted)."""
+    if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+        got = f"dtype {array.dtype}" if isinstance(array, np.ndarray) else type(array).__name__
+        prefix = f"{source}: " if source else ""
+        raise PrmFormatError(
+            f"{prefix}{field} is {got}; parameters and optimizer states are float arrays."
+        )
 
 
 def _load_old_format(model: Any, loaded: LoadedFile, load_states: bool) -> None:

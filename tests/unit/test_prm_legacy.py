@@ -15,7 +15,7 @@ import pytest
 from neon_torch.backends import gen_backend
 from neon_torch.errors import NeonTorchError, PrmFormatError, UnsafePickleError
 from neon_torch.models import Model
-from neon_torch.serialization import read_file, sniff, write_prm
+from neon_torch.serialization import FORMAT_VERSION, read_file, sniff, write_prm
 from neon_torch.util.persist import load_obj, save_obj
 
 from ..conftest import NEON_REF
@@ -215,9 +215,11 @@ def test_truncated_neon_torch_file_and_newer_version(tmp_path: Path) -> None:
     (tmp_path / "cut.prm").write_bytes(data[:-10])
     with pytest.raises(PrmFormatError, match=r"cut\.prm"):
         read_file(tmp_path / "cut.prm")
-    newer = data.replace(b'"format_version":"1"', b'"format_version":"9"')
+    current = f'"format_version":"{FORMAT_VERSION}"'.encode()
+    assert current in data
+    newer = data.replace(current, b'"format_version":"9"')
     (tmp_path / "new.prm").write_bytes(newer)
-    with pytest.raises(PrmFormatError, match=r"format_version 9.*up to 1"):
+    with pytest.raises(PrmFormatError, match=rf"format_version 9.*up to {FORMAT_VERSION}"):
         read_file(tmp_path / "new.prm")
 
 

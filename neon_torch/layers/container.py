@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from ..registry import neon_type
@@ -88,8 +89,16 @@ class Sequential(LayerContainer):
             layer.allocate()
 
     def forward(self, x: Tensor) -> Tensor:
+        if torch.compiler.is_compiling():
+            for layer in self.layers:
+                x = layer(x)
+            return x
         for layer in self.layers:
+            # neon's layer.inputs / layer.outputs (read in neon layout on access)
+            state = layer.__dict__
+            state["_fwd_in"] = x
             x = layer(x)
+            state["_fwd_out"] = x
         return x
 
     def to_torch(self) -> nn.Module:

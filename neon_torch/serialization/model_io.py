@@ -111,6 +111,7 @@ def load_into(model: Any, source: Any, load_states: bool = True) -> None:
             model.initialized = False
             raise
         model.initialized = True
+        model._configured_from_file = True  # a later initialize(dataset) re-configures
         return
     _transaction(model, loaded, load_states)
 

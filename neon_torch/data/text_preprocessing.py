@@ -13,7 +13,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["clean_string", "get_paddedXY", "pad_data", "pad_sentences"]
+__all__ = [
+    "clean_string",
+    "get_google_word2vec_W",
+    "get_paddedXY",
+    "pad_data",
+    "pad_sentences",
+]
 
 
 def clean_string(base: str) -> str:
@@ -116,3 +122,36 @@ def pad_data(
     split = int(len(X_all) * (1 - test_split))
     nclass = 1 + int(y.max())
     return (X_all[:split], y[:split]), (X_all[split:], y[split:]), nclass
+
+
+def get_google_word2vec_W(
+    fname: str, vocab: dict[Any, int], vocab_size: int = 1000000, index_from: int = 3
+) -> tuple[np.ndarray, int, int]:
+    """An embedding matrix for ``vocab`` from a binary word2vec file (neon's helper).
+
+    Returns ``(W, embedding_dim, vocab_size)`` with ``vocab_size = min(len(vocab) +
+    index_from, vocab_size)`` rows: row ``vocab[word] + index_from`` holds the file's vector
+    of ``word`` (words are matched as bytes, as the file stores them); every other row is drawn
+    from ``uniform(-0.25, 0.25)`` on numpy's global RNG, as neon does.
+    """
+    with open(fname, "rb") as f:
+        nwords, dim = (int(v) for v in f.readline().split())
+        rows = min(len(vocab) + index_from, vocab_size)
+        weights = np.zeros((rows, dim))
+        found: set[int] = set()
+        nbytes = np.dtype(np.float32).itemsize * dim
+        for _ in range(nwords):
+            chars = []
+            while (ch := f.read(1)) not in (b" ", b""):
+                if ch != b"\n":
+                    chars.append(ch)
+            word = b"".join(chars)
+            vector = f.read(nbytes)
+            row = vocab[word] + index_from if word in vocab else rows
+            if row < rows:
+                weights[row] = np.frombuffer(vector, dtype=np.float32)
+                found.add(row)
+    for row in range(rows):
+        if row not in found:
+            weights[row] = np.random.uniform(-0.25, 0.25, dim)
+    return weights, dim, rows

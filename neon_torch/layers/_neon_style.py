@@ -94,7 +94,8 @@ class NeonLayerFunction(torch.autograd.Function):
         error = _neon_copy(grad, layer.out_shape)
         deltas = layer.bprop(error)
         grad_x = None
-        if ctx.needs_input_grad[1]:
+        if ctx.needs_input_grad[1] and (deltas is not None or layer.prev_layer is not None):
+            # neon's first layer computes no input error (its deltas stay None)
             if deltas is None:
                 raise LayerConfigError(
                     f"Layer {layer.name!r} ({type(layer).__name__}).bprop returned None, but "

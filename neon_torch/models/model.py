@@ -21,6 +21,7 @@ from ..layers.container import LayerContainer, Sequential
 from ..layout import is_sequence_shape
 from ..registry import neon_type
 from ..serialization import model_io
+from ..transforms._neon_style import to_neon
 from . import _benchmark, _loop, _speed
 from ._data import (
     as_batches,
@@ -318,7 +319,11 @@ class Model(NervanaObject):
             if n == 0:  # this rank's slice holds only wrap-around samples
                 continue
             steps = int(np.prod(y.shape[1:-1])) if y.dim() > 2 else 1
-            values = np.atleast_1d(np.asarray(metric(y, t, calcrange=slice(0, n)), np.float64))
+            if getattr(metric, "_neon_style", False):  # a metric written on neon's layout
+                value = metric(to_neon(y), to_neon(t), calcrange=slice(0, n))
+            else:
+                value = metric(y, t, calcrange=slice(0, n))
+            values = np.atleast_1d(np.asarray(value, np.float64))
             total += values * n * steps
             weight += n * steps
         sums = distributed.sum_across_ranks(np.append(total, weight), be.device)

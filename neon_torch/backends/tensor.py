@@ -276,6 +276,8 @@ class Tensor:
     def take(self, indices: Any, axis: int | None = None) -> Tensor:
         """Elements at ``indices`` along ``axis`` (a copy; ``axis=None`` reads the flattened
         tensor), keeping two dimensions."""
+        if isinstance(indices, (list, tuple)):
+            indices = np.asarray(indices)
         idx = torch.as_tensor(as_torch(indices), device=self._tensor.device).reshape(-1).long()
         if axis is None:
             return Tensor(self._tensor.reshape(-1)[idx])

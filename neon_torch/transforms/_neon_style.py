@@ -26,12 +26,22 @@ __all__ = [
     "is_user_class",
     "per_sample_values",
     "to_neon",
+    "written_by_user",
 ]
 
 
 def is_user_class(cls: type) -> bool:
     """True for a class defined outside neon_torch (user code written against neon's API)."""
     return cls.__module__.split(".")[0] != "neon_torch"
+
+
+def written_by_user(cls: type, name: str) -> bool:
+    """True when ``cls.<name>`` resolves to a definition in a class outside neon_torch (a user
+    subclass of a built-in transform that overrides nothing stays a built-in)."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return is_user_class(klass)
+    return False
 
 
 def _shape(x: Tensor) -> Any:

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from .._object import NervanaObject
 from ..registry import neon_type
-from ._neon_style import NeonTransformFunction, is_user_class
+from ._neon_style import NeonTransformFunction, written_by_user
 
 __all__ = [
     "Explin",
@@ -82,13 +82,13 @@ class Transform(NervanaObject):
     """
 
     elementwise = True
-    #: a subclass written against neon's API (defined outside neon_torch): its ``__call__``
-    #: and ``bprop`` take backend Tensors in neon's ``(features, batch)`` layout
+    #: a subclass written against neon's API (its ``__call__`` is defined outside neon_torch):
+    #: ``__call__`` and ``bprop`` take backend Tensors in neon's ``(features, batch)`` layout
     _neon_style: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._neon_style = is_user_class(cls)
+        cls._neon_style = written_by_user(cls, "__call__")
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)

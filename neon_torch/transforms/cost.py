@@ -27,7 +27,7 @@ from .._object import Describable
 from ..backends.backend import Backend, current_backend
 from ..errors import UnsupportedNeonFeature
 from ..registry import neon_type
-from ._neon_style import is_user_class
+from ._neon_style import is_user_class, written_by_user
 
 __all__ = [
     "Cost",
@@ -52,18 +52,22 @@ class Cost(Describable):
     """Base class of cost functions: ``cost(y, t)`` per sample and ``cost.bprop(y, t)``.
 
     As in neon, a subclass implements ``__call__``/``bprop`` or sets ``self.func`` and
-    ``self.funcgrad`` (``__call__`` and ``bprop`` then call them). A subclass defined outside
-    neon_torch is written against neon's API: it receives backend Tensors in neon's
-    ``(features, batch)`` layout and returns the per-sample cost as ``(1, N)`` (``(1, T·N)``
-    for sequences) and the delta as ``(F, N)``; ``GeneralizedCost`` converts both ways.
+    ``self.funcgrad`` (``__call__`` and ``bprop`` then call them). A subclass whose ``__call__``
+    (or ``func``) is defined outside neon_torch is written against neon's API: it receives
+    backend Tensors in neon's ``(features, batch)`` layout and returns the per-sample cost as
+    ``(1, N)`` (``(1, T·N)`` for sequences) and the delta as ``(F, N)``; ``GeneralizedCost``
+    converts both ways.
     """
 
-    #: defined outside neon_torch: works on neon-layout backend Tensors (see above)
+    #: user code on neon-layout backend Tensors (see above)
     _neon_style: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._neon_style = is_user_class(cls)
+        # user code: its own __call__, or neon's func/funcgrad through Cost.__call__
+        cls._neon_style = written_by_user(cls, "__call__") or (
+            is_user_class(cls) and cls.__call__ is Cost.__call__
+        )
 
     @property
     def be(self) -> Backend:

@@ -22,7 +22,7 @@ from neon_torch.layers import Activation, Affine, GeneralizedCost
 from neon_torch.layers._base import Layer, ParameterLayer
 from neon_torch.models import Model
 from neon_torch.optimizers import GradientDescentMomentum, Optimizer, get_param_list
-from neon_torch.transforms import Rectlin, SumSquared
+from neon_torch.transforms import CrossEntropyMulti, Rectlin, SumSquared, Tanh
 from neon_torch.transforms.activation import Transform
 from neon_torch.transforms.cost import Cost
 from neon_torch.transforms.metric import Metric
@@ -297,3 +297,15 @@ def test_cost_without_func_or_call_is_a_typed_error() -> None:
 
     with pytest.raises(UnsupportedNeonFeature, match="defines neither __call__"):
         Empty()(torch.zeros(2, 2), torch.zeros(2, 2))
+
+
+def test_subclassing_a_builtin_without_overrides_stays_builtin() -> None:
+    class MyTanh(Tanh):
+        pass
+
+    class MyXent(CrossEntropyMulti):
+        pass
+
+    assert not MyTanh._neon_style and not MyXent._neon_style
+    assert Relu._neon_style and MultiClassXent._neon_style and HalfSquared._neon_style
+    assert ErrorRate._neon_style

@@ -15,14 +15,15 @@ import numpy as np
 import pytest
 import torch
 
+from neon_torch import NervanaObject
 from neon_torch.backends import gen_backend
 from neon_torch.data import ArrayIterator, NervanaDataIterator
 from neon_torch.initializers import Constant, Gaussian
-from neon_torch.layers import Activation, Affine, GeneralizedCost
+from neon_torch.layers import LSTM, Activation, Affine, GeneralizedCost
 from neon_torch.layers._base import Layer, ParameterLayer
 from neon_torch.models import Model
 from neon_torch.optimizers import GradientDescentMomentum, Optimizer, get_param_list
-from neon_torch.transforms import CrossEntropyMulti, Rectlin, SumSquared, Tanh
+from neon_torch.transforms import CrossEntropyMulti, Logistic, Rectlin, SumSquared, Tanh
 from neon_torch.transforms.activation import Transform
 from neon_torch.transforms.cost import Cost
 from neon_torch.transforms.metric import Metric
@@ -309,3 +310,64 @@ def test_subclassing_a_builtin_without_overrides_stays_builtin() -> None:
     assert not MyTanh._neon_style and not MyXent._neon_style
     assert Relu._neon_style and MultiClassXent._neon_style and HalfSquared._neon_style
     assert ErrorRate._neon_style
+
+
+class _Batches(list):
+    shape = (3, 6)
+
+
+class SequenceBuffers(NervanaObject):
+    """The timeseries example's iterator: (features, T·bsz) device buffers, time-major columns."""
+
+    def __init__(self, X: np.ndarray, Y: np.ndarray, steps: int) -> None:
+        self.shape = (X.shape[2], steps)
+        self.nbatches = X.shape[0] // self.be.bsz
+        self.ndata = X.shape[0]
+        self.X, self.Y = X, Y
+        self.X_dev = self.be.iobuf(self.shape)
+        self.y_dev = self.be.iobuf(self.shape)
+
+    def __iter__(self) -> Any:
+        bsz = self.be.bsz
+        for i in range(self.nbatches):
+            rows = slice(i * bsz, (i + 1) * bsz)
+            # (bsz, T, F) -> (F, T, bsz) -> (F, T·bsz): column t·bsz + n
+            self.X_dev.set(self.X[rows].transpose(2, 1, 0).reshape(self.X_dev.shape))
+            self.y_dev.set(self.Y[rows].transpose(2, 1, 0).reshape(self.y_dev.shape))
+            yield self.X_dev, self.y_dev
+
+
+def test_sequence_buffers_train_like_batch_first_tensors() -> None:
+    rng = np.random.RandomState(5)
+    X = rng.rand(32, 6, 3).astype(np.float32)
+    Y = rng.rand(32, 6, 3).astype(np.float32)
+
+    rows = range(0, 32, 8)
+
+    def train(buffers: bool) -> tuple[np.ndarray, np.ndarray]:
+        gc.collect()
+        be = gen_backend("cpu", rng_seed=2, batch_size=8)
+        data: Any = SequenceBuffers(X, Y, 6)
+        if not buffers:  # batch-first (N, T, F) minibatches of neon shape (F, T)
+            data = _Batches((torch.tensor(X[i : i + 8]), torch.tensor(Y[i : i + 8])) for i in rows)
+        model = Model(
+            [
+                LSTM(
+                    4,
+                    Gaussian(0.3),
+                    activation=Tanh(),
+                    gate_activation=Logistic(),
+                    reset_cells=True,
+                ),
+                Affine(3, Gaussian(scale=0.3)),
+            ]
+        )
+        model.fit(data, GeneralizedCost(SumSquared()), GradientDescentMomentum(0.1, 0.9), 2)
+        x = be.array(X[:8].transpose(2, 1, 0).reshape(3, 48))
+        return model.layers.layers[0].W.detach().numpy().copy(), model.fprop(x, True).get()
+
+    w_buf, y_buf = train(True)
+    w_ref, y_ref = train(False)
+    np.testing.assert_allclose(w_buf, w_ref, rtol=1e-5, atol=1e-7)
+    assert y_buf.shape == (3, 48)  # neon's (nout, T·bsz)
+    np.testing.assert_allclose(y_buf, y_ref, rtol=1e-5, atol=1e-7)

@@ -50,6 +50,30 @@ def sequence_input(layer: Layer, x: Tensor, nin: int, nsteps: int) -> Tensor:
     return seq
 
 
+class PackedWeights(nn.Parameter):
+    """A recurrent layer's packed ``W`` (neon's layout, which is also the torch parameter's):
+    an ``nn.Parameter`` that also answers neon's Tensor calls ``get()``, ``set()`` and
+    ``fill()``, so ``layer.W.get()`` reads it as in neon while torch code keeps using it as
+    the parameter it is."""
+
+    def __new__(cls, data: Tensor, requires_grad: bool = True) -> PackedWeights:
+        return super().__new__(cls, data.detach(), requires_grad=requires_grad)
+
+    def get(self) -> np.ndarray:
+        """A numpy copy of the packed weights."""
+        return self.detach().cpu().numpy().copy()
+
+    def set(self, value: Any) -> PackedWeights:
+        """Copy an array of the same size in (outside autograd)."""
+        NeonTensor(self.detach()).set(value)
+        return self
+
+    def fill(self, value: float) -> PackedWeights:
+        """Set every weight to ``value`` (outside autograd)."""
+        NeonTensor(self.detach()).fill(value)
+        return self
+
+
 class RecurrentBase(ParameterLayer):
     """A layer with neon's packed recurrent weight ``W`` and a hidden state.
 
@@ -123,7 +147,7 @@ class RecurrentBase(ParameterLayer):
             for gate in range(self.ngates):
                 rows = slice(gate * nout, (gate + 1) * nout)
                 block[rows] = self._fill(init, (nout, cols))
-        self.W = self._new_parameter(w, layout.recurrent_w_to_torch)
+        self.W = PackedWeights(self._new_parameter(w, layout.recurrent_w_to_torch))
         self._allocated = True
 
     # -- neon's views of the packed W (one direction) -------------------------------------

@@ -121,7 +121,10 @@ class Layer(NervanaObject, nn.Module):
         """For a neon-style subclass: its ``fprop`` forward and its ``bprop`` backward, as one
         autograd node over batch-first tensors (:class:`._neon_style.NeonLayerFunction`)."""
         if not self._neon_style:
-            raise NotImplementedError(f"{type(self).__name__} defines no forward().")
+            raise UnsupportedNeonFeature(
+                f"{type(self).__name__} defines neither forward() nor neon's fprop()/bprop(); "
+                "implement forward(x) on batch-first tensors or fprop/bprop on backend Tensors."
+            )
         params = self.__dict__.get("_neon_registered", ())
         return NeonLayerFunction.apply(self, x, *params)
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .._object import NervanaObject, _differs, describe_value
+from .._object import NervanaObject
 from ..backends.backend import current_backend
 from ..backends.tensor import Tensor as NeonTensor
 from ..errors import (
@@ -225,24 +224,6 @@ class Layer(NervanaObject, nn.Module):
     def layer_description(self, get_weights: bool = False, keep_states: bool = False) -> dict:
         """neon's per-layer description (``type``, ``config`` and, on request, weights)."""
         return self.get_description()
-
-    def get_description(self, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-        """neon's description; a neon-style subclass is named ``module.ClassName`` and
-        constructor arguments it keeps no attribute for are left out (neon's rule)."""
-        if not self._neon_style:
-            return super().get_description(skip)
-        config: dict[str, Any] = {}
-        signature = inspect.signature(type(self).__init__)
-        for pname, param in signature.parameters.items():
-            if pname == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                continue
-            if pname in skip or pname in self._description_skip or not hasattr(self, pname):
-                continue
-            value = getattr(self, pname)
-            if param.default is param.empty or _differs(value, param.default):
-                config[pname] = describe_value(value)
-        cls = type(self)
-        return {"type": f"{cls.__module__}.{cls.__qualname__}", "config": config}
 
     @property
     def is_parametric(self) -> bool:

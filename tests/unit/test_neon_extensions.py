@@ -226,6 +226,14 @@ def test_user_layers_cost_and_optimizer_reproduce_real_neon() -> None:
     error = model.eval(evalset, ErrorRate())
     np.testing.assert_allclose(error, ref["eval_metric__Misclassification"], atol=1e-6)
     assert be.bsz == spec["batch_size"]
+    # user classes are described as neon describes them: module.ClassName
+    desc = model.get_description(get_weights=True, keep_states=True)
+    first = desc["model"]["config"]["layers"][0]
+    assert first["type"] == f"{__name__}.DenseLayer" and first["config"]["nout"] == 32
+    assert np.array_equal(first["params"]["W"], params[0].W.get())
+    assert first["states"][0].shape == params[0].W.shape  # the velocity MomentumSGD appended
+    assert desc["optimizer"]["type"] == f"{__name__}.MomentumSGD"
+    assert desc["cost"]["config"]["costfunc"]["type"] == f"{__name__}.MultiClassXent"
 
 
 def test_user_classes_equal_the_builtin_ones_step_by_step() -> None:

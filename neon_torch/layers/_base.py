@@ -11,13 +11,14 @@ from torch import Tensor, nn
 from .._object import NervanaObject
 from ..backends.backend import current_backend
 from ..backends.tensor import Tensor as NeonTensor
+from ..backends.tensor import as_torch
 from ..errors import (
     LayerConfigError,
     NotConfiguredError,
     ShapeMismatchError,
     UnsupportedNeonFeature,
 )
-from ..layout import batch_first_to_neon, is_sequence_shape
+from ..layout import batch_first_to_neon, is_sequence_shape, neon_to_batch_first
 from ._neon_style import NeonLayerFunction, register_neon_params
 
 __all__ = ["Layer", "ParameterLayer", "Shape", "resolve_in_shape"]
@@ -180,14 +181,58 @@ class Layer(NervanaObject, nn.Module):
         state.pop("_fwd_out", None)
         return state
 
-    def fprop(self, inputs: Tensor, inference: bool = False) -> Tensor:
-        """neon's forward call: ``inference=True`` selects inference behaviour (``eval()``)."""
+    def fprop(self, inputs: Any, inference: bool = False) -> Any:
+        """neon's forward call: ``inference=True`` selects inference behaviour (``eval()``).
+
+        ``inputs`` is a batch-first torch tensor (the output is one too) or a backend Tensor
+        in neon's ``(features, batch)`` layout for this layer's ``in_shape``: the output is
+        then a backend Tensor in neon's layout, and after a training call :meth:`bprop`
+        back-propagates a neon error through this layer, as neon's layer API does.
+        """
         if self.training == inference:
             self.train(not inference)
+        if isinstance(inputs, NeonTensor):
+            return self._fprop_neon(inputs, inference)
         if inference:
             with torch.no_grad():
                 return self(inputs)
         return self(inputs)
+
+    def _fprop_neon(self, inputs: NeonTensor, inference: bool) -> NeonTensor:
+        shape = self._require_in_shape()
+        x = neon_to_batch_first(inputs.torch, shape).contiguous()
+        if not inference and x.is_floating_point():
+            x.requires_grad_()
+        with torch.set_grad_enabled(not inference):
+            y = self(x)
+        self.__dict__["_neon_step"] = None if inference else (x, y)
+        return NeonTensor(batch_first_to_neon(y.detach(), self.out_shape))
+
+    def bprop(self, error: Any) -> Any:
+        """neon's backward call after a training :meth:`fprop` of a backend Tensor: ``error``
+        (neon's layout, summed over the batch) goes into the parameters' ``.grad`` (``dW``)
+        and the error for the input comes back as a backend Tensor (None for integer inputs).
+        """
+        step = self.__dict__.get("_neon_step")
+        if step is None:
+            raise NotConfiguredError(
+                f"Layer {self.name!r}: bprop needs a preceding fprop(backend Tensor, "
+                "inference=False) on this layer."
+            )
+        x, y = step
+        self.__dict__["_neon_step"] = None
+        grad = neon_to_batch_first(as_torch(error, y), self.out_shape).reshape(y.shape)
+        y.backward(grad.to(y.dtype))
+        if x.grad is None:
+            return None
+        return NeonTensor(batch_first_to_neon(x.grad, self.in_shape))
+
+    def _require_in_shape(self) -> Shape:
+        if self.in_shape is None:
+            raise NotConfiguredError(
+                f"Layer {self.name!r} is not configured. Call layer.configure(in_shape) first."
+            )
+        return self.in_shape
 
     # -- neon introspection --------------------------------------------------------------
     @property

@@ -197,3 +197,22 @@ def test_fprop_of_backend_tensors_returns_neon_layout(be) -> None:
     y = model.fprop(be.array(a), inference=True)
     assert isinstance(y, Tensor) and y.shape == (3, 4)
     np.testing.assert_allclose(y.get(), model.layers.layers[0].W.get() @ a, rtol=1e-5)
+
+
+def test_builtin_layer_fprop_bprop_on_backend_tensors(be) -> None:
+    from neon_torch.layers import Linear
+
+    layer = Linear(3, init=Gaussian())
+    layer.configure(5)
+    layer.allocate()
+    a, e = _x((5, 4), 9), _x((3, 4), 10)
+    y = layer.fprop(be.array(a))
+    w = layer.W.get()
+    np.testing.assert_allclose(y.get(), w @ a, rtol=1e-5, atol=1e-6)
+    deltas = layer.bprop(be.array(e))  # neon's layer API: error in, input error out
+    np.testing.assert_allclose(deltas.get(), w.T @ e, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer.dW.get(), e @ a.T, rtol=1e-5, atol=1e-6)
+    from neon_torch.errors import NotConfiguredError
+
+    with pytest.raises(NotConfiguredError, match="bprop needs a preceding fprop"):
+        layer.bprop(be.array(e))

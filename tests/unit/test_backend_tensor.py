@@ -216,3 +216,21 @@ def test_builtin_layer_fprop_bprop_on_backend_tensors(be) -> None:
 
     with pytest.raises(NotConfiguredError, match="bprop needs a preceding fprop"):
         layer.bprop(be.array(e))
+
+
+def test_recurrent_w_reads_like_neon(be) -> None:
+    from neon_torch.layers import LSTM, RecurrentLast
+    from neon_torch.transforms import Logistic, Tanh
+
+    model = Model([LSTM(3, Gaussian(), activation=Tanh(), gate_activation=Logistic()),
+                   RecurrentLast()])  # fmt: skip
+    model.initialize((2, 5))
+    lstm = model.layers.layers[0]
+    desc = model.get_description(get_weights=True)["model"]["config"]["layers"][0]
+    assert np.array_equal(lstm.W.get(), desc["params"]["W"])  # packed (2 + 3 + 1, 4·3)
+    assert lstm.W.get().shape == (6, 12)
+    # W_input / W_recur / b are neon's reshaped views of the packed rows
+    np.testing.assert_array_equal(lstm.W_input.get(), desc["params"]["W"][:2].reshape(12, 2))
+    np.testing.assert_array_equal(lstm.W_recur.get(), desc["params"]["W"][2:5].reshape(12, 3))
+    lstm.b[:] = 0.5
+    assert np.all(lstm.W.get()[-1] == 0.5)

@@ -430,13 +430,19 @@ class TensorOps:
                 f"{tuple(c.shape)}; expected A (m, k), B (k, n) and C (m, n)."
             )
         with torch.no_grad():
-            if beta == 0:
-                value = a @ b if alpha == 1.0 else alpha * (a @ b)
+            if c.is_contiguous() and c.dtype == a.dtype == b.dtype and a.dim() == 2:
+                # straight into C's storage, no temporary
+                if beta == 0:
+                    torch.mm(a, b, out=c)
+                    if alpha != 1.0:
+                        c.mul_(alpha)
+                else:
+                    c.addmm_(a, b, beta=beta, alpha=alpha)
             else:
-                value = torch.addmm(c, a, b, beta=beta, alpha=alpha)
+                value = a @ b if beta == 0 else torch.addmm(c, a, b, beta=beta, alpha=alpha)
+                c.copy_(value if beta != 0 or alpha == 1.0 else alpha * value)
             if relu:
-                value = torch.clamp(value, min=0)
-            c.copy_(value)
+                c.clamp_(min=0)
             if bsum is not None:
                 bsum[:] = c.sum(1, keepdim=True)
         return C if isinstance(C, Tensor) else Tensor(c)

@@ -192,10 +192,7 @@ class Tensor:
             if tuple(src.shape) != self.shape:
                 src = src.reshape(self.shape)
             value = src
-        with torch.no_grad():
-            self._tensor.copy_(value) if isinstance(value, torch.Tensor) else self._tensor.fill_(
-                value
-            )
+        _write(self._tensor, value)
         return self
 
     def fill(self, value: float) -> Tensor:
@@ -222,20 +219,12 @@ class Tensor:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         src = as_torch(value, self._tensor)
-        with torch.no_grad():
-            if isinstance(key, slice) and key == slice(None):
-                if isinstance(src, torch.Tensor) and src.numel() == self.size:
-                    src = src.reshape(self.shape)
-                if isinstance(src, torch.Tensor):
-                    self._tensor.copy_(src)
-                else:
-                    self._tensor.fill_(src)
-            else:
-                target = self._tensor[_neon_key(key)]
-                if isinstance(src, torch.Tensor) and src.shape != target.shape:
-                    if src.numel() == target.numel():
-                        src = src.reshape(target.shape)
-                target.copy_(src) if isinstance(src, torch.Tensor) else target.fill_(src)
+        whole = isinstance(key, slice) and key == slice(None)
+        target = self._tensor if whole else self._tensor[_neon_key(key)]
+        if isinstance(src, torch.Tensor) and src.shape != target.shape:
+            if src.numel() == target.numel():  # same elements, another shape: neon reshapes
+                src = src.reshape(target.shape)
+        _write(target, src)
 
     # -- views ---------------------------------------------------------------------------
     @property
@@ -357,6 +346,15 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         values = self.get()
         return values if dtype is None else values.astype(dtype)
+
+
+def _write(target: torch.Tensor, value: Any) -> None:
+    """Copy a tensor (broadcast) or a number into ``target``, outside autograd."""
+    with torch.no_grad():
+        if isinstance(value, torch.Tensor):
+            target.copy_(value)
+        else:
+            target.fill_(value)
 
 
 def _rsub(a: torch.Tensor, b: Any) -> torch.Tensor:

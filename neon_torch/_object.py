@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from .errors import UnknownNeonTypeError
 from .registry import type_string
 
 if TYPE_CHECKING:
@@ -43,7 +44,9 @@ class Describable:
     """Something that neon writes into a description as ``{'type': ..., 'config': {...}}``.
 
     ``config`` holds every ``__init__`` argument whose same-named attribute differs from the
-    argument's default (neon's rule), with nested describable objects described in turn.
+    argument's default (neon's rule), with nested describable objects described in turn. A
+    class defined outside neon_torch (user code) is typed ``module.ClassName`` unless
+    registered, and arguments it keeps no attribute for are left out, as neon does.
     Classes list arguments to leave out in ``_description_skip``.
     """
 
@@ -54,13 +57,17 @@ class Describable:
     def get_description(self, skip: tuple[str, ...] = ()) -> dict[str, Any]:
         """neon's description of this object: ``{'type': <neon type>, 'config': {...}}``."""
         config: dict[str, Any] = {}
-        signature = inspect.signature(type(self).__init__)
+        cls = type(self)
+        user_code = cls.__module__.split(".")[0] != "neon_torch"
+        signature = inspect.signature(cls.__init__)
         for pname, param in signature.parameters.items():
             if pname == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue
             if pname in skip or pname in self._description_skip:
                 continue
             attr = self._config_attrs.get(pname, pname)
+            if not hasattr(self, attr) and user_code:
+                continue  # neon leaves out what a user class keeps no attribute for
             if not hasattr(self, attr):
                 raise AttributeError(
                     f"{type(self).__name__} stores no attribute {attr!r} for its constructor "
@@ -69,7 +76,13 @@ class Describable:
             value = getattr(self, attr)
             if param.default is param.empty or _differs(value, param.default):
                 config[pname] = describe_value(value)
-        return {"type": type_string(type(self)), "config": config}
+        try:
+            kind = type_string(cls)
+        except UnknownNeonTypeError:
+            if not user_code:
+                raise
+            kind = f"{cls.__module__}.{cls.__qualname__}"  # neon names user classes so
+        return {"type": kind, "config": config}
 
 
 class NervanaObject(Describable):

@@ -35,9 +35,10 @@ here. `neon-torch check script.py` lists every unsupported name a script imports
 ## Differences that apply everywhere
 
 - Tensors are **batch-first** inside neon_torch: iterators yield `(N, F)`, `(N, C, H, W)` or
-  `(N, T, F)` torch tensors, and `Model.fprop` takes and returns such tensors. Code that
-  indexes neon's `(features, batch)` buffers by hand (`x.get()[:, i]`) must be adapted; neon's
-  layout remains in `get_description()`, `.prm` files and `neon_torch.layout`.
+  `(N, T, F)` torch tensors, and `Model.fprop` takes and returns such tensors. neon's
+  `(features, batch)` layout is what backend Tensors (`be.array`, `be.iobuf`, `layer.W`,
+  `Model.fprop` given a backend Tensor) show, and what `get_description()`, `.prm` files and
+  `neon_torch.layout` use; op-trees evaluate eagerly in torch.
 - Values neon returned as small arrays (`Model.eval(...)`, `model.total_cost`, `cost.cost`)
   are numpy arrays that also convert with `float()`, `'%.1f' %` and `'{:.2f}'.format` on
   every numpy version.

@@ -10,6 +10,7 @@ import torch
 from .._object import NervanaObject
 from ..distributed.state import init_from_env, local_rank
 from ..errors import BackendError, UnsupportedNeonFeature, warn_once
+from .ops import TensorOps
 
 __all__ = ["Backend", "cleanup_backend", "gen_backend"]
 
@@ -31,8 +32,13 @@ def _amp_dtype(datatype: Any) -> torch.dtype | None:
         return None
 
 
-class Backend:
+class Backend(TensorOps):
     """What neon scripts reach as ``be`` / ``NervanaObject.be``, mapped onto PyTorch.
+
+    It carries neon 2.6's tensor API (:class:`~neon_torch.backends.ops.TensorOps`):
+    ``be.empty``/``zeros``/``ones``/``array``/``iobuf`` allocate backend
+    :class:`~neon_torch.backends.tensor.Tensor` objects on ``device``, and element-wise,
+    reduction and ``dot``/``compound_dot`` operations evaluate neon's op-trees eagerly in torch.
 
     Attributes:
         bsz: the global minibatch size. Scripts may assign it (``be.bsz = 1``) before building
@@ -94,6 +100,11 @@ class Backend:
     def rng_reset(self) -> None:
         """Re-seed the stream with ``rng_seed``."""
         self.rng.seed(self.rng_seed)
+
+    def gen_rng(self, seed: int | None = None) -> np.random.RandomState:
+        """Replace ``rng`` by a new ``numpy.random.RandomState(seed)`` and return it (neon)."""
+        self.rng = np.random.RandomState(seed)
+        return self.rng
 
     def check_caffe_compat(self) -> bool:
         """True when the backend runs in caffe compatibility mode."""

@@ -64,6 +64,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     "neon.util.compat": ("neon_torch.compat._py_compat",),
 }
 
+_TENSOR_CLASS = "neon_torch.backends.tensor:Tensor"
+_BACKEND_CLASS = "neon_torch.backends.backend:Backend"
+
 #: Non-class names: neon module -> {name: "neon_torch.module:attribute"}.
 EXTRA: dict[str, dict[str, str]] = {
     "neon": {
@@ -72,6 +75,9 @@ EXTRA: dict[str, dict[str, str]] = {
         "NervanaObject": "neon_torch._object:NervanaObject",
         "DISPLAY_LEVEL_NUM": "neon_torch.compat._logger:DISPLAY",
     },
+    "neon.backends.nervanacpu": {"CPUTensor": _TENSOR_CLASS, "NervanaCPU": _BACKEND_CLASS},
+    "neon.backends.nervanagpu": {"GPUTensor": _TENSOR_CLASS, "NervanaGPU": _BACKEND_CLASS},
+    "neon.backends.nervanamkl": {"MKLTensor": _TENSOR_CLASS, "NervanaMKL": _BACKEND_CLASS},
     "neon.backends": {
         "cleanup_backend": "neon_torch.backends.backend:cleanup_backend",
         "NervanaObject": "neon_torch._object:NervanaObject",
@@ -86,7 +92,7 @@ _BIN = "binarized networks (neon's bit-shift arithmetic) are not provided"
 _TICK = "neon's synthetic sequence tasks are not provided; build an ArrayIterator instead"
 _AEON = "aeon-based loaders (DataLoader, manifests) are not provided; use a torch DataLoader"
 _NOT_DATA = "this dataset loader is not provided; load the data yourself into an ArrayIterator"
-_TENSOR = "neon's backend tensor classes are not provided yet; use torch tensors"
+_OPTREE = "op-trees are evaluated eagerly here: every backend operation returns a Tensor"
 _HELPER = "an internal helper of neon's, not provided"
 _INTERNAL = "a backend internal of neon's (kernels, code generation); PyTorch's kernels do this job"
 
@@ -142,17 +148,10 @@ UNSUPPORTED: dict[str, str] = {
     "neon.util.beamsearch": _SEQ,
     "neon.transforms.BLEUScore": _SEQ,
     "neon.data.ticker.Task": _TICK,
-    "neon.backends.Tensor": _TENSOR,
-    "neon.backends.OpTreeNode": _TENSOR,
-    "neon.backends.OpCollection": _TENSOR,
-    "neon.backends.Block": _TENSOR,
-    "neon.backends.CPUTensor": _TENSOR,
-    "neon.backends.CustomNumpy": _TENSOR,
-    "neon.backends.NervanaCPU": _TENSOR,
-    "neon.backends.GPUTensor": _TENSOR,
-    "neon.backends.NervanaGPU": _TENSOR,
-    "neon.backends.MKLTensor": _TENSOR,
-    "neon.backends.NervanaMKL": _TENSOR,
+    "neon.backends.OpTreeNode": _OPTREE,
+    "neon.backends.OpCollection": _OPTREE,
+    "neon.backends.Block": _OPTREE,
+    "neon.backends.CustomNumpy": _INTERNAL,
     "neon.backends.memoize_stacks": _INTERNAL,
     "neon.backends.get_device_count": "use torch.cuda.device_count()",
     "neon.backends.get_mkl_lib": "no MKL backend of neon_torch's own; torch brings its BLAS",
@@ -317,6 +316,24 @@ NOTES: dict[str, str] = {
     "neon.util.persist.load_obj": (
         "differs: reads neon pickles through a restricted unpickler (arrays and plain "
         "containers only)"
+    ),
+    "neon.backends.backend.Tensor": (
+        "one torch tensor underneath (`.torch`), neon's shape and layout on top; op-trees are "
+        "evaluated eagerly"
+    ),
+    "neon.backends.nervanacpu.CPUTensor": "the same class as `neon.backends.backend.Tensor`",
+    "neon.backends.nervanagpu.GPUTensor": "the same class as `neon.backends.backend.Tensor`",
+    "neon.backends.nervanamkl.MKLTensor": "the same class as `neon.backends.backend.Tensor`",
+    "neon.backends.nervanacpu.NervanaCPU": "the neon_torch `Backend` (what `gen_backend` makes)",
+    "neon.backends.nervanagpu.NervanaGPU": "the neon_torch `Backend` (what `gen_backend` makes)",
+    "neon.backends.nervanamkl.NervanaMKL": "the neon_torch `Backend` (what `gen_backend` makes)",
+    "neon.layers.Layer": (
+        "a user subclass's `fprop`/`bprop` on backend Tensors runs as one autograd node; built-in "
+        "layers keep their input errors inside autograd (no `deltas`)"
+    ),
+    "neon.layers.ParameterLayer": (
+        "each `W` of a user subclass's `get_params()` becomes an `nn.Parameter` sharing storage; "
+        "`dW` is its gradient"
     ),
     "neon.benchmark.Benchmark": (
         "layers are timed with module and autograd hooks, synchronising the device at each mark"

@@ -14,7 +14,7 @@ from .. import layout
 from .._object import NervanaObject
 from ..backends.backend import current_backend
 from ..distributed.state import batch_rows
-from ..errors import NeonTorchError, ShapeMismatchError
+from ..errors import NeonTorchError, ShapeMismatchError, UnsupportedNeonFeature
 from ..registry import neon_type
 
 __all__ = ["ArrayIterator", "LabelError", "NervanaDataIterator"]
@@ -45,18 +45,19 @@ class NervanaDataIterator(NervanaObject):
 
     @property
     def nbatches(self) -> int:
-        """Minibatches per epoch: what the subclass assigned to ``self.nbatches``."""
+        """Minibatches per epoch; subclasses compute it or assign it (neon's iterators set
+        ``self.nbatches`` in their constructor)."""
         value = self.__dict__.get("_nbatches")
         if value is None:
-            raise NotImplementedError(
-                f"{type(self).__name__} does not define nbatches; assign self.nbatches in "
-                "__init__ or override the nbatches property."
+            raise UnsupportedNeonFeature(
+                f"{type(self).__name__} sets no nbatches; assign self.nbatches in its "
+                "constructor or define an nbatches property."
             )
         return value
 
     @nbatches.setter
     def nbatches(self, value: int) -> None:
-        self.__dict__["_nbatches"] = int(value)
+        self._nbatches = int(value)
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
         raise NotImplementedError

@@ -14,13 +14,16 @@ from torch import Tensor, nn
 
 from .._object import NervanaObject
 from ..backends.backend import current_backend
+from ..backends.tensor import Tensor as NeonTensor
+from ..backends.tensor import as_torch
 from ..errors import (
     LayerConfigError,
     NotConfiguredError,
     ShapeMismatchError,
     UnsupportedNeonFeature,
 )
-from ..layout import is_sequence_shape
+from ..layout import batch_first_to_neon, is_sequence_shape, neon_to_batch_first
+from ._neon_style import NeonLayerFunction, register_neon_params
 
 __all__ = [
     "Layer",
@@ -112,6 +115,13 @@ class Layer(NervanaObject, nn.Module):
 
     owns_output: ClassVar[bool] = True
     _description_skip: ClassVar[tuple[str, ...]] = ("parallelism",)
+    #: True for subclasses written against neon's API: they define ``fprop`` (and ``bprop``)
+    #: on backend Tensors instead of a torch ``forward`` (see :mod:`._neon_style`)
+    _neon_style: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._neon_style = cls.forward is Layer.forward and cls.fprop is not Layer.fprop
 
     def __init__(self, name: str | None = None, parallelism: str = "Unknown") -> None:
         nn.Module.__init__(self)
@@ -119,34 +129,173 @@ class Layer(NervanaObject, nn.Module):
         self.parallelism = parallelism
         self.in_shape: Shape | None = None
         self.out_shape: Shape | None = None
+        if self._neon_style:  # the attributes neon's Layer constructor sets
+            self.__dict__.update(prev_layer=None, owns_delta=False, has_params=False)
 
     # -- neon life cycle -----------------------------------------------------------------
     def configure(self, in_obj: Any) -> Layer:
-        """Record the input shape from a shape, a previous layer or a dataset; set ``out_shape``."""
+        """Record the input shape from a shape, a previous layer or a dataset; set ``out_shape``.
+
+        A backend Tensor ``(F, bsz)`` (or ``(F, T·bsz)``) also gives a shape, as in neon.
+        """
+        if isinstance(in_obj, NeonTensor):
+            bsz = max(current_backend().bsz, 1)
+            steps = in_obj.shape[1] // bsz
+            in_obj = in_obj.shape[0] if steps == 1 else (in_obj.shape[0], steps)
+        if self._neon_style:  # neon's layers know the layer before them (not a submodule)
+            self.__dict__["prev_layer"] = in_obj if isinstance(in_obj, Layer) else None
         self.in_shape = resolve_in_shape(in_obj)
         self.out_shape = self.in_shape
         return self
 
-    def allocate(self) -> None:
-        """Create parameters (none by default). Idempotent."""
+    def allocate(self, shared_outputs: Any = None) -> None:
+        """Create parameters (none by default). Idempotent.
 
-    def fprop(self, inputs: Tensor, inference: bool = False) -> Tensor:
-        """neon's forward call: ``inference=True`` selects inference behaviour (``eval()``)."""
+        A layer written against neon's API (it defines ``fprop``/``bprop``) gets neon's
+        buffers here: ``outputs = be.iobuf(out_shape)`` when it owns its output, and, when it
+        owns its deltas and has a layer before it, ``deltas = be.iobuf(in_shape)``.
+        """
+        if not self._neon_style:
+            return
+        be = current_backend()
+        if self.outputs is None and self.owns_output:
+            self.outputs = be.iobuf(self.out_shape, shared=shared_outputs)
+        if self.deltas is None and self.owns_delta and self.prev_layer is not None:
+            self.deltas = be.iobuf(self.in_shape)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """For a neon-style subclass: its ``fprop`` forward and its ``bprop`` backward, as one
+        autograd node over batch-first tensors (:class:`._neon_style.NeonLayerFunction`)."""
+        if not self._neon_style:
+            raise UnsupportedNeonFeature(
+                f"{type(self).__name__} defines neither forward() nor neon's fprop()/bprop(); "
+                "implement forward(x) on batch-first tensors or fprop/bprop on backend Tensors."
+            )
+        params = self.__dict__.get("_neon_registered", ())
+        return NeonLayerFunction.apply(self, x, *params)
+
+    # -- neon's buffers ------------------------------------------------------------------
+    @property
+    def inputs(self) -> Any:
+        """The last input as a backend Tensor in neon's ``(features, batch)`` layout (set by a
+        neon-style layer itself; recorded for layers run by a ``Sequential``). A view of the
+        batch-first tensor where the layouts allow, otherwise a copy; None before a forward."""
+        return self._neon_buffer("_inputs", "_fwd_in", self.in_shape)
+
+    @inputs.setter
+    def inputs(self, value: Any) -> None:
+        self.__dict__["_inputs"] = value
+
+    @property
+    def outputs(self) -> Any:
+        """The last output as a backend Tensor in neon's layout (see :attr:`inputs`): e.g.
+        ``(C·H·W, N)`` for images, ``(F, T·N)`` for sequences."""
+        return self._neon_buffer("_outputs", "_fwd_out", self.out_shape)
+
+    @outputs.setter
+    def outputs(self, value: Any) -> None:
+        self.__dict__["_outputs"] = value
+
+    @property
+    def deltas(self) -> Any:
+        """neon's error for the layer's input: the buffer a neon-style layer fills in
+        ``bprop`` (None for built-in layers, whose input errors stay inside autograd)."""
+        return self.__dict__.get("_deltas")
+
+    @deltas.setter
+    def deltas(self, value: Any) -> None:
+        self.__dict__["_deltas"] = value
+
+    def _neon_buffer(self, assigned: str, recorded: str, shape: Any) -> Any:
+        d = self.__dict__
+        value = d.get(assigned)
+        if value is not None:
+            return value
+        raw = d.get(recorded)
+        if raw is None or shape is None:
+            return None
+        if isinstance(raw, (list, tuple)):
+            shapes = shape if isinstance(shape, list) else [shape] * len(raw)
+            pairs = zip(raw, shapes, strict=True)
+            return [NeonTensor(batch_first_to_neon(v.detach(), s)) for v, s in pairs]
+        return NeonTensor(batch_first_to_neon(raw.detach(), shape))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the recorded activations belong to the last forward, not to the layer's state
+        state = dict(self.__dict__)
+        state.pop("_fwd_in", None)
+        state.pop("_fwd_out", None)
+        return state
+
+    def fprop(self, inputs: Any, inference: bool = False) -> Any:
+        """neon's forward call: ``inference=True`` selects inference behaviour (``eval()``).
+
+        ``inputs`` is a batch-first torch tensor (the output is one too) or a backend Tensor
+        in neon's ``(features, batch)`` layout for this layer's ``in_shape``: the output is
+        then a backend Tensor in neon's layout, and after a training call :meth:`bprop`
+        back-propagates a neon error through this layer, as neon's layer API does.
+        """
         if self.training == inference:
             self.train(not inference)
+        if isinstance(inputs, NeonTensor):
+            return self._fprop_neon(inputs, inference)
         if inference:
             with torch.no_grad():
                 return self(inputs)
         return self(inputs)
 
+    def _fprop_neon(self, inputs: NeonTensor, inference: bool) -> NeonTensor:
+        shape = self._require_in_shape()
+        x = neon_to_batch_first(inputs.torch, shape).contiguous()
+        if not inference and x.is_floating_point():
+            x.requires_grad_()
+        with torch.set_grad_enabled(not inference):
+            y = self(x)
+        self.__dict__["_neon_step"] = None if inference else (x, y)
+        return NeonTensor(batch_first_to_neon(y.detach(), self.out_shape))
+
+    def bprop(self, error: Any) -> Any:
+        """neon's backward call after a training :meth:`fprop` of a backend Tensor: ``error``
+        (neon's layout, summed over the batch) goes into the parameters' ``.grad`` (``dW``)
+        and the error for the input comes back as a backend Tensor (None for integer inputs).
+        """
+        step = self.__dict__.get("_neon_step")
+        if step is None:
+            raise NotConfiguredError(
+                f"Layer {self.name!r}: bprop needs a preceding fprop(backend Tensor, "
+                "inference=False) on this layer."
+            )
+        x, y = step
+        self.__dict__["_neon_step"] = None
+        grad = neon_to_batch_first(as_torch(error, y), self.out_shape).reshape(y.shape)
+        y.backward(grad.to(y.dtype))
+        if x.grad is None:
+            return None
+        return NeonTensor(batch_first_to_neon(x.grad, self.in_shape))
+
+    def _require_in_shape(self) -> Shape:
+        if self.in_shape is None:
+            raise NotConfiguredError(
+                f"Layer {self.name!r} is not configured. Call layer.configure(in_shape) first."
+            )
+        return self.in_shape
+
     # -- neon introspection --------------------------------------------------------------
     @property
     def nout(self) -> int:
-        """Features per sample (per step for sequences) of the output."""
+        """Features per sample (per step for sequences) of the output; a subclass may assign
+        it (``self.nout = nout`` in its constructor, as neon's layers do)."""
+        assigned = self.__dict__.get("_nout")
+        if assigned is not None:
+            return assigned
         shape = self._require_shape()
         if isinstance(shape, int):
             return shape
         return shape[0] if is_sequence_shape(shape) else shape_size(shape)
+
+    @nout.setter
+    def nout(self, value: int) -> None:
+        self.__dict__["_nout"] = value
 
     def _require_shape(self) -> Shape:
         if self.out_shape is None:
@@ -210,25 +359,97 @@ class ParameterLayer(Layer):
         self.init = init
         self.states: list[list[Tensor]] = []
         self._allocated = False
+        if self._neon_style:  # neon's ParameterLayer attributes
+            self.__dict__.update(W=None, dW=None, weight_shape=None, owns_delta=True)
+            self.__dict__["has_params"] = True
 
     @property
     def is_parametric(self) -> bool:
         return True
 
+    # -- neon's extension API ------------------------------------------------------------
+    def allocate(self, shared_outputs: Any = None, accumulate_updates: bool = False) -> None:
+        """Create the parameters. A neon-style subclass gets neon's buffers (see
+        :meth:`Layer.allocate`) and ``init_params(weight_shape)`` unless ``W`` exists; its
+        ``get_params()`` weights become ``nn.Parameter`` objects sharing their storage."""
+        if not self._neon_style or self._allocated:
+            return
+        super().allocate(shared_outputs)
+        if self.W is None:
+            self.init_params(self.weight_shape)
+        register_neon_params(self)
+        self._allocated = True
+
+    def init_params(self, shape: Any) -> None:
+        """neon: ``W = be.empty(shape)`` filled by ``init`` (an initializer or an array),
+        ``dW = be.zeros_like(W)``, no optimizer states yet."""
+        be = current_backend()
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        self.W = be.array(self._fill(self.init, shape))
+        self.dW = be.zeros_like(self.W)
+        self.states = []
+
+    def get_params(self) -> Any:
+        """neon's ``((W, dW), states)`` per optimized parameter: backend Tensors in neon
+        layout that share storage with the parameters and their ``.grad`` (``dW`` is None
+        before the first backward pass). A neon-style subclass returns its own ``W``/``dW``
+        and ``states`` as one tuple, as neon's ParameterLayer does."""
+        if self._neon_style:
+            return ((self.W, self.dW), self.states)
+        out = []
+        keys = {id(t): k for k, t in self._torch_tensors().items()}
+        for i, param in enumerate(self.optimized_parameters()):
+            key = keys[id(param)]
+            while len(self.states) <= i:
+                self.states.append([])
+            grad = None if param.grad is None else self._neon_view(key, param.grad)
+            out.append(((self._neon_view(key, param.detach()), grad), self.states[i]))
+        return out
+
+    def _neon_view(self, key: str, t: Tensor) -> NeonTensor:
+        """Parameter ``key``'s torch tensor ``t`` (or its gradient) as a neon-layout backend
+        Tensor sharing its storage. The default covers layouts that are a reshape: vectors
+        become ``(F, 1)`` columns, matrices stay as they are; layers with other layouts
+        (convolutions) override it through :mod:`neon_torch.layout`."""
+        return NeonTensor(t.reshape(-1, 1) if t.dim() == 1 else t)
+
+    def _neon_param(self, key: str) -> NeonTensor | None:
+        """The neon view of parameter ``key`` (None before allocation)."""
+        t = self._torch_tensors().get(key) if self._allocated else None
+        return None if t is None else self._neon_view(key, t.detach())
+
+    def _neon_grad(self, key: str) -> NeonTensor | None:
+        """The neon view of parameter ``key``'s ``.grad`` (None before a backward pass)."""
+        t = self._torch_tensors().get(key) if self._allocated else None
+        return None if t is None or t.grad is None else self._neon_view(key, t.grad)
+
     def optimized_parameters(self) -> list[nn.Parameter]:
         """The parameters an optimizer updates, in neon's order."""
+        if self._neon_style:
+            self._check_allocated()
+            return list(self.__dict__.get("_neon_registered", ()))
         raise NotImplementedError
 
     def neon_params(self) -> dict[str, np.ndarray]:
         """Parameters as numpy arrays in neon layout, keyed by neon's names."""
+        if self._neon_style:
+            self._check_allocated()
+            return {"W": self.W.get()}
         raise NotImplementedError
 
-    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
+    def state_to_neon(self, index: int, state: Any) -> np.ndarray:
         """An optimizer state of parameter ``index`` in neon layout (same layout as the param)."""
+        if isinstance(state, NeonTensor):
+            return state.get()
+        if self._neon_style:
+            return state.detach().cpu().numpy().copy()
         raise NotImplementedError
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         """neon parameter name -> the torch tensor holding it (torch layout)."""
+        if self._neon_style:
+            registered = self.__dict__.get("_neon_registered")
+            return {"W": registered[0]} if registered else {}
         raise NotImplementedError
 
     def state_from_neon(self, index: int, array: np.ndarray) -> Tensor:
@@ -313,6 +534,8 @@ class ParameterLayer(Layer):
 
     def neon_states(self) -> list[Any]:
         """Optimizer states in neon layout, structured as neon serializes them."""
+        if self._neon_style and not any(isinstance(s, list) for s in self.states):
+            return [self.state_to_neon(0, s) for s in self.states]  # neon's flat list
         per_param = [
             [self.state_to_neon(i, s) for s in states] for i, states in enumerate(self.states)
         ]

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from .. import layout
 from ..backends.backend import current_backend
+from ..backends.tensor import Tensor as NeonTensor
 from ..errors import LayerConfigError, ShapeMismatchError
 from ._base import Layer, ParameterLayer, Shape
 
@@ -47,6 +48,30 @@ def sequence_input(layer: Layer, x: Tensor, nin: int, nsteps: int) -> Tensor:
             "initialized with, or build a new model for this length."
         )
     return seq
+
+
+class PackedWeights(nn.Parameter):
+    """A recurrent layer's packed ``W`` (neon's layout, which is also the torch parameter's):
+    an ``nn.Parameter`` that also answers neon's Tensor calls ``get()``, ``set()`` and
+    ``fill()``, so ``layer.W.get()`` reads it as in neon while torch code keeps using it as
+    the parameter it is."""
+
+    def __new__(cls, data: Tensor, requires_grad: bool = True) -> PackedWeights:
+        return super().__new__(cls, data.detach(), requires_grad=requires_grad)
+
+    def get(self) -> np.ndarray:
+        """A numpy copy of the packed weights."""
+        return self.detach().cpu().numpy().copy()
+
+    def set(self, value: Any) -> PackedWeights:
+        """Copy an array of the same size in (outside autograd)."""
+        NeonTensor(self.detach()).set(value)
+        return self
+
+    def fill(self, value: float) -> PackedWeights:
+        """Set every weight to ``value`` (outside autograd)."""
+        NeonTensor(self.detach()).fill(value)
+        return self
 
 
 class RecurrentBase(ParameterLayer):
@@ -122,8 +147,65 @@ class RecurrentBase(ParameterLayer):
             for gate in range(self.ngates):
                 rows = slice(gate * nout, (gate + 1) * nout)
                 block[rows] = self._fill(init, (nout, cols))
-        self.W = self._new_parameter(w, layout.recurrent_w_to_torch)
+        self.W = PackedWeights(self._new_parameter(w, layout.recurrent_w_to_torch))
         self._allocated = True
+
+    # -- neon's views of the packed W (one direction) -------------------------------------
+    def _packed_view(self, source: Tensor | None, part: int) -> NeonTensor | None:
+        if source is None or self.directions != 1:
+            return None
+        w_in, w_rec, b = layout.recurrent_w_views(
+            source.detach(), self._nin_per_direction, self.output_size, self.ngates
+        )[0]
+        return NeonTensor((w_in, w_rec, b.reshape(-1, 1))[part])
+
+    @property
+    def W_input(self) -> NeonTensor | None:
+        """neon's ``W_input`` ``(G·nout, nin)``: a backend Tensor view of the packed ``W``
+        (writes change the layer; None before allocation or for two directions)."""
+        return self._packed_view(self.W, 0)
+
+    @property
+    def W_recur(self) -> NeonTensor | None:
+        """neon's ``W_recur`` ``(G·nout, nout)`` view of the packed ``W``."""
+        return self._packed_view(self.W, 1)
+
+    @property
+    def b(self) -> NeonTensor | None:
+        """neon's bias ``b`` ``(G·nout, 1)`` view of the packed ``W``."""
+        return self._packed_view(self.W, 2)
+
+    @property
+    def dW(self) -> NeonTensor | None:
+        """neon's packed gradient ``dW`` (``W.grad``) as a backend Tensor, or None."""
+        grad = None if self.W is None else self.W.grad
+        return None if grad is None else NeonTensor(grad)
+
+    @property
+    def dW_input(self) -> NeonTensor | None:
+        """The ``W_input`` part of ``dW``."""
+        return self._packed_view(None if self.W is None else self.W.grad, 0)
+
+    @property
+    def dW_recur(self) -> NeonTensor | None:
+        """The ``W_recur`` part of ``dW``."""
+        return self._packed_view(None if self.W is None else self.W.grad, 1)
+
+    @property
+    def db(self) -> NeonTensor | None:
+        """The bias part of ``dW``."""
+        return self._packed_view(None if self.W is None else self.W.grad, 2)
+
+    @property
+    def h(self) -> list[NeonTensor] | None:
+        """neon's per-step hidden states of the last forward: ``nsteps`` backend Tensors
+        ``(nout, N)`` (column blocks of ``outputs``), or None before a forward."""
+        out = self.outputs
+        if out is None:
+            return None
+        steps = self.out_shape[1]  # type: ignore[index]
+        n = out.shape[1] // steps
+        return [out[:, t * n : (t + 1) * n] for t in range(steps)]
 
     def weights(self) -> list[tuple[Tensor, Tensor, Tensor]]:
         """``(W_input, W_recur, b)`` views of ``W`` per direction (torch ``weight_ih`` style)."""

@@ -40,10 +40,12 @@ class Activation(Layer):
         return self
 
     def forward(self, x: Tensor) -> Tensor:
-        if self._flatten and not self.transform.elementwise:
+        transform = self.transform
+        run = transform.apply if transform._neon_style else transform
+        if self._flatten and not transform.elementwise:
             # (N, C, H, W) -> (N, C·H·W) -> transform -> (N, C, H, W)
-            return self.transform(x.reshape(x.shape[0], -1)).reshape(x.shape)
-        return self.transform(x)
+            return run(x.reshape(x.shape[0], -1)).reshape(x.shape)
+        return run(x)
 
     def to_torch(self) -> nn.Module:
         """``nn.ReLU``, ``nn.Sigmoid``, ``nn.Softmax(dim=-1)``, ... for the transform."""

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from .. import layout
 from ..backends.backend import current_backend
+from ..backends.tensor import Tensor as NeonTensor
 from ..errors import UnsupportedNeonFeature
 from ..registry import neon_type
 from ._base import ParameterLayer, claim_parameters, shape_size
@@ -118,6 +119,37 @@ class BatchNorm(ParameterLayer):
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
         return {k: _col(v) for k, v in self._torch_tensors().items()}
+
+    # neon's attributes: (F, 1) backend Tensors sharing the torch parameters' storage
+    @property
+    def beta(self) -> NeonTensor | None:
+        """neon's learned shift ``beta`` (torch ``bias``) as an ``(F, 1)`` backend Tensor."""
+        return self._neon_param("beta")
+
+    @property
+    def gamma(self) -> NeonTensor | None:
+        """neon's learned scale ``gamma`` (torch ``weight``) as an ``(F, 1)`` backend Tensor."""
+        return self._neon_param("gamma")
+
+    @property
+    def gmean(self) -> NeonTensor | None:
+        """neon's running mean (torch ``running_mean``) as an ``(F, 1)`` backend Tensor."""
+        return self._neon_param("gmean")
+
+    @property
+    def gvar(self) -> NeonTensor | None:
+        """neon's running variance (torch ``running_var``) as an ``(F, 1)`` backend Tensor."""
+        return self._neon_param("gvar")
+
+    @property
+    def grad_beta(self) -> NeonTensor | None:
+        """``beta``'s gradient (summed over the minibatch), or None."""
+        return self._neon_grad("beta")
+
+    @property
+    def grad_gamma(self) -> NeonTensor | None:
+        """``gamma``'s gradient (summed over the minibatch), or None."""
+        return self._neon_grad("gamma")
 
     def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
         return _col(state)

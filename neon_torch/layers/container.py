@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from ..errors import NotConfiguredError
@@ -105,8 +106,16 @@ class Sequential(LayerContainer):
             layer.allocate()
 
     def forward(self, x: Tensor) -> Tensor:
+        if torch.compiler.is_compiling():
+            for layer in self.layers:
+                x = layer(x)
+            return x
         for layer in self.layers:
+            # neon's layer.inputs / layer.outputs (read in neon layout on access)
+            state = layer.__dict__
+            state["_fwd_in"] = x
             x = layer(x)
+            state["_fwd_out"] = x
         return x
 
     def to_torch(self) -> nn.Module:

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from .. import layout
 from ..backends.backend import current_backend
+from ..backends.tensor import Tensor as NeonTensor
 from ..errors import LayerConfigError, ShapeMismatchError
 from ..registry import neon_type
 from ._base import ParameterLayer
@@ -157,6 +158,24 @@ class _ConvolutionBase(ParameterLayer):
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.weight}  # type: ignore[dict-item]
+
+    def _neon_view(self, key: str, t: Tensor) -> NeonTensor:
+        if key != "W":
+            return super()._neon_view(key, t)
+        # (K, C, [T,] R, S) -> neon's (C·[T·]R·S, K): a view for a contiguous weight
+        return NeonTensor(layout.conv_w_from_torch(t))
+
+    @property
+    def W(self) -> NeonTensor | None:
+        """neon's ``W`` ``(C·R·S, K)`` as a backend Tensor; it shares the torch weight's
+        storage (writes change the layer) unless the weight is in ``channels_last`` format,
+        where it is a copy."""
+        return self._neon_param("W")
+
+    @property
+    def dW(self) -> NeonTensor | None:
+        """neon's ``dW``: the weight's ``.grad`` in neon's ``(C·R·S, K)`` layout, or None."""
+        return self._neon_grad("W")
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
@@ -308,6 +327,16 @@ class Convolution_bias(Convolution):
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.weight, "weight_bias": self.bias}  # type: ignore[dict-item]
+
+    @property
+    def weight_bias(self) -> NeonTensor | None:
+        """neon's fused bias ``(K, 1)`` as a backend Tensor sharing its storage."""
+        return self._neon_param("weight_bias")
+
+    @property
+    def grad_bias(self) -> NeonTensor | None:
+        """neon's ``grad_bias``: the fused bias ``.grad`` as ``(K, 1)``, or None."""
+        return self._neon_grad("weight_bias")
 
     def neon_params(self) -> dict[str, np.ndarray]:
         params = super().neon_params()

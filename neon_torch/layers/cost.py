@@ -13,6 +13,7 @@ from .._values import neon_values
 from ..errors import ShapeMismatchError
 from ..layout import is_sequence_shape
 from ..registry import neon_type
+from ..transforms._neon_style import from_neon, per_sample_values, to_neon
 from ._base import Layer
 
 __all__ = ["GeneralizedCost"]
@@ -65,7 +66,11 @@ class GeneralizedCost(NervanaObject):
         """Mean per-sample cost as a 0-d device tensor (no host synchronisation)."""
         y, t = self._views(y, t)
         with torch.no_grad():
-            self.outputs = self.costfunc(y, t)
+            if getattr(self.costfunc, "_neon_style", False):  # neon-layout user cost
+                values = self.costfunc(to_neon(y), to_neon(t))
+                self.outputs = per_sample_values(values, y)
+            else:
+                self.outputs = self.costfunc(y, t)
             self._cost = self.outputs.mean()
         return self._cost
 
@@ -79,6 +84,8 @@ class GeneralizedCost(NervanaObject):
         shape = y.shape
         y2, t2 = self._views(y, t)
         with torch.no_grad():
+            if getattr(self.costfunc, "_neon_style", False):  # neon-layout user cost
+                return from_neon(self.costfunc.bprop(to_neon(y2), to_neon(t2)), y2).reshape(shape)
             return self.costfunc.bprop(y2, t2).reshape(shape)
 
     @property

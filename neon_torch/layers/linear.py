@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import layout
+from ..backends.tensor import Tensor as NeonTensor
 from ..errors import NeonTorchError
 from ..registry import neon_type
 from ._base import Layer, ParameterLayer, Shape, shape_size
@@ -37,6 +38,16 @@ class WeightLayer(ParameterLayer):
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.weight}  # type: ignore[dict-item]
+
+    @property
+    def W(self) -> NeonTensor | None:
+        """neon's ``W`` as a backend Tensor sharing the weight's storage (writes change it)."""
+        return self._neon_param("W")
+
+    @property
+    def dW(self) -> NeonTensor | None:
+        """neon's ``dW``: the weight's ``.grad`` (summed over the minibatch), or None."""
+        return self._neon_grad("W")
 
 
 @neon_type("neon.layers.layer.Linear", "neon.layers.Linear")
@@ -69,6 +80,10 @@ class Linear(WeightLayer):
     @property
     def nout(self) -> int:  # neon's constructor argument, also read by descriptions
         return self.nout_
+
+    @nout.setter
+    def nout(self, value: int) -> None:
+        self.nout_ = int(value)
 
     def configure(self, in_obj: Any) -> Linear:
         super().configure(in_obj)
@@ -165,6 +180,16 @@ class Bias(ParameterLayer):
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.bias}  # type: ignore[dict-item]
+
+    @property
+    def W(self) -> NeonTensor | None:
+        """neon's ``W``: the bias as a ``(bias_size, 1)`` backend Tensor sharing its storage."""
+        return self._neon_param("W")
+
+    @property
+    def dW(self) -> NeonTensor | None:
+        """neon's ``dW``: the bias ``.grad`` as ``(bias_size, 1)``, or None."""
+        return self._neon_grad("W")
 
     def to_torch(self) -> nn.Module:
         """A :class:`~neon_torch.convert.modules.FeatureBias` (when it cannot fold)."""

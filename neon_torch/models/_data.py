@@ -16,10 +16,61 @@ import torch
 from torch import Tensor
 
 from ..backends.backend import Backend
+from ..backends.tensor import Tensor as NeonTensor
 from ..data.dataiterator import NervanaDataIterator
 from ..errors import ShapeMismatchError
+from ..layout import batch_first_to_neon, neon_to_batch_first
 
-__all__ = ["as_batches", "dataset_shape", "first_batch", "prepare_target", "to_device"]
+__all__ = [
+    "as_batches",
+    "dataset_shape",
+    "first_batch",
+    "from_neon_input",
+    "from_neon_target",
+    "prepare_target",
+    "to_device",
+    "to_neon_output",
+]
+
+
+def from_neon_input(x: Any, shape: Any, source: Any) -> Any:
+    """A neon ``(features, batch)`` input buffer (or a list of them) as a batch-first tensor.
+
+    ``shape`` is the per-sample shape (int, ``(F, T)`` sequence or ``(C, H, W)``); the result
+    is a contiguous copy, so the iterator may refill its buffer for the next minibatch. It is
+    tagged with ``neon_source`` (the iterator, or the buffer itself), which tells a stateful
+    recurrent layer when its input comes from elsewhere, as neon sees a new input buffer.
+    """
+    if isinstance(x, (list, tuple)):
+        shapes = shape if isinstance(shape, list) else [shape] * len(x)
+        return [from_neon_input(v, s, source) for v, s in zip(x, shapes, strict=True)]
+    if not isinstance(x, NeonTensor):
+        return x
+    if shape is None:
+        shape = x.shape[0]
+    out = neon_to_batch_first(x.torch, shape).contiguous()
+    out.neon_source = source if source is not None else x
+    return out
+
+
+def from_neon_target(t: Any, batch: int) -> Any:
+    """A neon target buffer ``(K, batch)`` -> ``(batch, K)``; ``(K, T·batch)`` -> ``(batch, T,
+    K)`` (a sequence of T steps). Anything else is returned as it is."""
+    if not isinstance(t, NeonTensor):
+        return t
+    feats, cols = t.shape
+    steps = max(cols // max(batch, 1), 1)
+    shape: Any = (feats, steps) if steps > 1 else feats
+    return neon_to_batch_first(t.torch, shape).contiguous()
+
+
+def to_neon_output(y: Any, shape: Any) -> Any:
+    """A batch-first model output as a neon ``(features, batch)`` Tensor (a list for a Tree):
+    ``(N, F)`` -> ``(F, N)``, ``(N, T, F)`` -> ``(F, T·N)``, images -> ``(C·H·W, N)``."""
+    if isinstance(y, list):
+        shapes = shape if isinstance(shape, list) else [shape] * len(y)
+        return [to_neon_output(v, s) for v, s in zip(y, shapes, strict=True)]
+    return NeonTensor(batch_first_to_neon(y.detach(), shape))
 
 
 def to_device(x: Any, be: Backend) -> Any:
@@ -69,12 +120,24 @@ def dataset_shape(dataset: Any) -> Any:
 
 
 def as_batches(dataset: Any, be: Backend) -> Iterator[tuple[Any, Any]]:
-    """Iterate ``(x, t)`` minibatches as device tensors."""
-    if isinstance(dataset, NervanaDataIterator):
-        yield from dataset
-        return
+    """Iterate ``(x, t)`` minibatches as batch-first device tensors.
+
+    An iterator written against neon's API may yield backend Tensors in neon's ``(features,
+    batch)`` layout (``be.iobuf`` buffers it refills); they are converted with the dataset's
+    ``shape`` (:func:`from_neon_input`, :func:`from_neon_target`).
+    """
+    native = isinstance(dataset, NervanaDataIterator)
+    shape = getattr(dataset, "shape", None)
     for x, t in dataset:
-        yield to_device(x, be), (None if t is None else to_device(t, be))
+        first = x[0] if isinstance(x, (list, tuple)) and x else x
+        if isinstance(first, NeonTensor):
+            x = from_neon_input(x, shape, dataset)
+            batch = (x[0] if isinstance(x, list) else x).shape[0]
+            t = from_neon_target(t, batch)
+        if native:
+            yield x, t
+        else:
+            yield to_device(x, be), (None if t is None else to_device(t, be))
 
 
 def prepare_target(t: Any, y: Any) -> Any:

@@ -14,6 +14,7 @@ from .._object import NervanaObject
 from .._values import neon_values
 from .._version import NEON_VERSION
 from ..backends.backend import current_backend
+from ..backends.tensor import Tensor as NeonTensor
 from ..data.dataiterator import NervanaDataIterator
 from ..errors import NotConfiguredError, ShapeMismatchError, warn_once
 from ..layers._base import ParameterLayer
@@ -21,8 +22,17 @@ from ..layers.container import LayerContainer, Sequential
 from ..layout import is_sequence_shape
 from ..registry import neon_type
 from ..serialization import model_io
+from ..transforms._neon_style import to_neon
 from . import _benchmark, _loop, _speed
-from ._data import as_batches, dataset_shape, first_batch, prepare_target, to_device
+from ._data import (
+    as_batches,
+    dataset_shape,
+    first_batch,
+    from_neon_input,
+    prepare_target,
+    to_device,
+    to_neon_output,
+)
 
 __all__ = ["Model"]
 
@@ -78,6 +88,8 @@ class Model(NervanaObject):
         self.ndata = 0
         self._total_cost: Tensor | None = None
         self._last_output: Tensor | None = None
+        self._input: Tensor | None = None  # the leaf of a neon-Tensor fprop, for bprop
+        self._configured_from_file = False  # shapes came from a file's train_input_shape
         self._pending_load: Any = None
         self._pending_optimizer: Any = None
         self._ddp: nn.Module | None = None  # DistributedDataParallel in a data-parallel job
@@ -110,6 +122,13 @@ class Model(NervanaObject):
         shape (int or tuple). neon returns at once when already initialized; neon_torch still
         registers a ``cost`` given then if the model has none (neon would crash in ``fit``).
         """
+        if self.initialized and self._configured_from_file:
+            # neon configures a loaded model from the data given to initialize (e.g. one step
+            # at a time for generation); the file's training shape was only a stand-in
+            self._configured_from_file = False
+            shape = dataset_shape(dataset)
+            if shape != self.layers.in_shape:
+                self.layers.configure(shape)
         if self.initialized:
             if cost is not None and self.cost is None:
                 cost.initialize(self.layers)
@@ -174,14 +193,32 @@ class Model(NervanaObject):
         if self.layers.training != training:
             self.layers.train(training)
 
-    def fprop(self, x: Any, inference: bool = False) -> Tensor:
-        """Forward pass of a batch-first minibatch; ``inference=True`` uses inference behaviour
-        (no autograd graph, Dropout scaled by keep, BatchNorm running statistics)."""
+    def fprop(self, x: Any, inference: bool = False) -> Any:
+        """Forward pass of one minibatch; ``inference=True`` uses inference behaviour (no
+        autograd graph, Dropout scaled by keep, BatchNorm running statistics).
+
+        ``x`` is a batch-first tensor (``(N, *in_shape)``; the output is one too), or a backend
+        :class:`~neon_torch.backends.tensor.Tensor` in neon's ``(features, batch)`` layout such
+        as ``be.iobuf``/``be.array`` make: the output is then a backend Tensor in neon's layout
+        (``(nout, N)``, ``(nout, T·N)`` for sequences), read with ``.get()``, as in neon. A
+        stateful recurrent first layer carries its state between calls on the same buffer.
+        """
         self._require_initialized()
+        neon_in = isinstance(x, NeonTensor) or (
+            isinstance(x, (list, tuple)) and bool(x) and isinstance(x[0], NeonTensor)
+        )
+        if neon_in:
+            x = from_neon_input(x, self.layers.in_shape, None)
         if not isinstance(x, Tensor) or x.device != current_backend().device:
             x = to_device(x, current_backend())
         if not isinstance(x, list):
             self._check_input(x)
+        self._input = None
+        if neon_in and not inference and not isinstance(x, list) and x.is_floating_point():
+            source = x.neon_source
+            x = x.detach().requires_grad_()  # bprop returns the input error, as neon does
+            x.neon_source = source
+            self._input = x
         self._set_mode(not inference)
         be = current_backend()
         run = _speed.runner(self, be)
@@ -190,16 +227,33 @@ class Model(NervanaObject):
         if inference and be.amp_dtype is not None:  # outputs in full precision
             y = [v.to(be.torch_dtype) for v in y] if isinstance(y, list) else y.to(be.torch_dtype)
         self._last_output = y
-        return y
+        return to_neon_output(y, self.layers.out_shape) if neon_in else y
 
-    def bprop(self, delta: Tensor) -> None:
-        """Back-propagate ``delta`` (neon's error for the last ``fprop`` output) into ``.grad``.
+    def bprop(self, delta: Any) -> Any:
+        """Back-propagate ``delta`` (neon's error for the last ``fprop`` output) into the
+        parameters' ``.grad``.
 
-        Returns None, as neon does for an ordinary model (it computes no input gradient).
+        ``delta`` is batch-first like the output, or a backend Tensor in neon's layout. After
+        an ``fprop`` of a backend Tensor it returns the error for that input, a backend Tensor
+        in the input's neon layout (None for integer inputs such as word indices); after a
+        torch input it returns None.
         """
         if self._last_output is None or not self._last_output.requires_grad:
             raise NotConfiguredError("bprop needs a preceding fprop(x, inference=False).")
-        self._last_output.backward(delta)
+        if isinstance(delta, NeonTensor):
+            received = delta.shape
+            delta = from_neon_input(delta, self.layers.out_shape, None)
+            if delta.shape != self._last_output.shape:
+                raise ShapeMismatchError(
+                    f"bprop received a delta of neon shape {received}, which does not match "
+                    f"the last output (batch-first {tuple(self._last_output.shape)}); pass "
+                    "the error of the last fprop's output."
+                )
+        self._last_output.backward(delta.to(self._last_output.dtype))
+        x = self._input
+        if x is None or x.grad is None:
+            return None
+        return to_neon_output(x.grad, self.layers.in_shape)
 
     def fit(
         self,
@@ -267,7 +321,11 @@ class Model(NervanaObject):
             if n == 0:  # this rank's slice holds only wrap-around samples
                 continue
             steps = int(np.prod(y.shape[1:-1])) if y.dim() > 2 else 1
-            values = np.atleast_1d(np.asarray(metric(y, t, calcrange=slice(0, n)), np.float64))
+            if getattr(metric, "_neon_style", False):  # a metric written on neon's layout
+                value = metric(to_neon(y), to_neon(t), calcrange=slice(0, n))
+            else:
+                value = metric(y, t, calcrange=slice(0, n))
+            values = np.atleast_1d(np.asarray(value, np.float64))
             total += values * n * steps
             weight += n * steps
         sums = distributed.sum_across_ranks(np.append(total, weight), be.device)

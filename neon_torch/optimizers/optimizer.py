@@ -76,11 +76,23 @@ class ParamGroup:
         return [s[index] for s in self.states]
 
 
-def get_param_list(layer_list: list[Any]) -> list[tuple[tuple[Tensor, Any], list[Tensor]]]:
-    """neon's flat ``[((param, grad), states), ...]`` over the layers' optimized parameters
-    (``grad`` is the parameter's ``.grad``, None before a backward pass)."""
-    group = ParamGroup(layer_list)
-    return [((p, p.grad), s) for p, s in zip(group.params, group.states, strict=True)]
+def get_param_list(layer_list: list[Any]) -> list[tuple[tuple[Any, Any], list[Any]]]:
+    """neon's flat ``[((W, dW), states), ...]`` from each layer's ``get_params()``.
+
+    ``W`` and ``dW`` are backend Tensors in neon layout sharing storage with the parameter and
+    its ``.grad`` (``dW`` is None before a backward pass), so an optimizer written against
+    neon's API updates the parameters with op-trees (``W[:] = W - lr * dW / be.bsz``);
+    ``states`` is the layer's own list for that parameter (append to it, as neon's optimizers
+    do, and the states are saved with the layer).
+    """
+    plist: list[Any] = []
+    for layer in layer_list:
+        params = layer.get_params()
+        if isinstance(params, list):
+            plist.extend(params)
+        else:
+            plist.append(params)
+    return plist
 
 
 # -- hyper-parameter checks -------------------------------------------------------------------

@@ -150,6 +150,7 @@ def _load_into(model: Any, loaded: LoadedFile, load_states: bool, built_from_fil
             model.initialized = False
             raise
         model.initialized = True
+        model._configured_from_file = True  # a later initialize(dataset) re-configures
         return
     _transaction(model, loaded, load_states)
 

@@ -12,7 +12,7 @@ holds the features (the Activation layer flattens image features first, as neon 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +20,7 @@ from torch import Tensor
 
 from .._object import NervanaObject
 from ..registry import neon_type
+from ._neon_style import NeonTransformFunction, written_by_user
 
 __all__ = [
     "Explin",
@@ -81,12 +82,26 @@ class Transform(NervanaObject):
     """
 
     elementwise = True
+    #: a subclass written against neon's API (its ``__call__`` is defined outside neon_torch):
+    #: ``__call__`` and ``bprop`` take backend Tensors in neon's ``(features, batch)`` layout
+    _neon_style: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._neon_style = written_by_user(cls, "__call__")
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
 
     def __call__(self, x: Tensor) -> Tensor:
         raise NotImplementedError
+
+    def apply(self, x: Tensor) -> Tensor:
+        """The transform on a batch-first torch tensor with neon's backward (a neon-style
+        subclass runs through :class:`~._neon_style.NeonTransformFunction`)."""
+        if self._neon_style:
+            return NeonTransformFunction.apply(x, self)
+        return self(x)
 
     def bprop(self, y: Tensor) -> Tensor:
         """neon's derivative of this transform evaluated at the output ``y``."""

@@ -18,12 +18,16 @@ come back as ``(N,)`` (or ``(N, T)``), deltas shaped like ``y``.
 from __future__ import annotations
 
 import math
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
 from .._object import Describable
+from ..backends.backend import Backend, current_backend
+from ..errors import UnsupportedNeonFeature
 from ..registry import neon_type
+from ._neon_style import is_user_class, written_by_user
 
 __all__ = [
     "Cost",
@@ -45,14 +49,48 @@ def safelog(x: Tensor) -> Tensor:
 
 
 class Cost(Describable):
-    """Base class of cost functions: ``cost(y, t)`` per sample and ``cost.bprop(y, t)``."""
+    """Base class of cost functions: ``cost(y, t)`` per sample and ``cost.bprop(y, t)``.
 
-    def __call__(self, y: Tensor, t: Tensor) -> Tensor:
-        raise NotImplementedError
+    As in neon, a subclass implements ``__call__``/``bprop`` or sets ``self.func`` and
+    ``self.funcgrad`` (``__call__`` and ``bprop`` then call them). A subclass whose ``__call__``
+    (or ``func``) is defined outside neon_torch is written against neon's API: it receives
+    backend Tensors in neon's ``(features, batch)`` layout and returns the per-sample cost as
+    ``(1, N)`` (``(1, T·N)`` for sequences) and the delta as ``(F, N)``; ``GeneralizedCost``
+    converts both ways.
+    """
 
-    def bprop(self, y: Tensor, t: Tensor) -> Tensor:
+    #: user code on neon-layout backend Tensors (see above)
+    _neon_style: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # user code: its own __call__, or neon's func/funcgrad through Cost.__call__
+        cls._neon_style = written_by_user(cls, "__call__") or (
+            is_user_class(cls) and cls.__call__ is Cost.__call__
+        )
+
+    @property
+    def be(self) -> Backend:
+        """The global backend (neon's ``NervanaObject.be``), for backend-tensor code."""
+        return current_backend()
+
+    def __call__(self, y: Any, t: Any) -> Any:
+        return self._neon_function("func")(y, t)
+
+    def bprop(self, y: Any, t: Any) -> Any:
         """neon's delta for ``y`` (not divided by the batch size)."""
-        raise NotImplementedError
+        return self._neon_function("funcgrad")(y, t)
+
+    def _neon_function(self, name: str) -> Any:
+        fn = getattr(self, name, None)
+        if fn is None:
+            method = "__call__" if name == "func" else "bprop"
+            raise UnsupportedNeonFeature(
+                f"{type(self).__name__} defines neither {method}() nor self.{name}; set "
+                f"self.func and self.funcgrad (e.g. lambdas over backend tensors) or override "
+                "__call__ and bprop, as neon's Cost subclasses do."
+            )
+        return fn
 
 
 @neon_type(f"{_MODULE}.CrossEntropyBinary", "neon.transforms.CrossEntropyBinary")

@@ -1,0 +1,122 @@
+"""aeon's ``label`` etl and the table from etl ``type`` to provider."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import numpy as np
+
+from ...errors import UnsupportedNeonFeature
+from ._config import AeonConfigError, check_keys
+from .audio import AudioETL
+from .image import ImageAugmentation, ImageETL
+
+__all__ = ["LabelETL", "Provider", "make_provider"]
+
+_LABEL_KEYS: dict[str, Any] = {
+    "type": "label",
+    "name": "",
+    "binary": False,
+    "output_type": "uint32_t",
+}
+_INT_TYPES = {
+    "uint32_t": np.uint32,
+    "int32_t": np.int32,
+    "uint8_t": np.uint8,
+    "int64_t": np.int64,
+    "float": np.float32,
+}
+
+
+class LabelETL:
+    """aeon's ``label`` etl: the element's text parsed as an integer (``binary``: 4 bytes,
+    little-endian int32), emitted as a ``(1,)`` buffer of ``output_type`` (default uint32).
+    Buffer name ``label``; axes ``(('0', 1),)`` (aeon named unnamed axes by position)."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        cfg = check_keys("label etl", config, _LABEL_KEYS)
+        if cfg["output_type"] not in _INT_TYPES:
+            raise AeonConfigError(
+                f"aeon label etl output_type={cfg['output_type']!r}; expected one of "
+                f"{sorted(_INT_TYPES)}."
+            )
+        self.dtype = _INT_TYPES[cfg["output_type"]]
+        self.binary = bool(cfg["binary"])
+        self.name = (cfg["name"] + "." if cfg["name"] else "") + "label"
+        self.axes = (("0", 1),)
+
+    def load(self, data: bytes) -> list[np.ndarray]:
+        """The label buffer of one record."""
+        if self.binary:
+            if len(data) != 4:
+                raise AeonConfigError(
+                    f"aeon binary label of {len(data)} bytes; expected 4 (an int32). Set "
+                    "binary=False for labels written as text."
+                )
+            value = struct.unpack("<i", data)[0]
+        else:
+            text = data.decode(errors="replace").strip()
+            try:
+                value = int(text)
+            except ValueError:
+                raise AeonConfigError(
+                    f"aeon label {text!r} is not an integer; expected the class index as text "
+                    "(or binary=True for 4-byte int32 labels)."
+                ) from None
+        return [np.array([value]).astype(self.dtype)]
+
+
+class Provider:
+    """One etl entry: its buffer names and axes, and ``load(bytes, rng) -> buffers``."""
+
+    def __init__(self, etl: Any, image_aug: ImageAugmentation | None = None) -> None:
+        self.etl = etl
+        self.image_aug = image_aug
+        self.names = [etl.name] + ([etl.length_name] if getattr(etl, "emit_length", False) else [])
+        self.axes = [etl.axes] + ([(("0", 1),)] if len(self.names) > 1 else [])
+
+    def load(self, data: bytes, rng: np.random.Generator) -> list[np.ndarray]:
+        """Decode, augment and lay out one element."""
+        if isinstance(self.etl, ImageETL):
+            img = self.etl.decode(data)
+            params = self.image_aug.make_params(  # type: ignore[union-attr]
+                rng, img.shape[1], img.shape[0], self.etl.width, self.etl.height
+            )
+            return [self.etl.transform(img, params)]
+        return self.etl.load(data)
+
+
+_LATER = (
+    "video",
+    "localization_rcnn",
+    "localization_ssd",
+    "pixelmask",
+    "char_map",
+    "boundingbox",
+    "blob",
+    "label_map",
+    "depthmap",
+)
+
+
+def make_provider(etl: dict[str, Any], augmentation: list[dict[str, Any]]) -> Provider:
+    """The provider for one etl entry, given the config's augmentation blocks."""
+    kind = etl.get("type")
+    augs = {a.get("type"): a for a in augmentation}
+    if kind == "image":
+        augmentation = ImageAugmentation(augs.get("image"))
+        return Provider(ImageETL(etl, augmentation), augmentation)
+    if kind == "label":
+        return Provider(LabelETL(etl))
+    if kind == "audio":
+        return Provider(AudioETL(etl, augs.get("audio")))
+    if kind in _LATER:
+        raise UnsupportedNeonFeature(
+            f"aeon etl type {kind!r} is not provided by neon_torch yet (image, label and audio "
+            "are); use a torch DataLoader for this dataset."
+        )
+    raise AeonConfigError(
+        f"aeon etl entry {etl!r} has type {kind!r}; expected one of 'image', 'label', 'audio' "
+        f"(or aeon's {list(_LATER)})."
+    )

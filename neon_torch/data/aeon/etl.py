@@ -81,7 +81,7 @@ class Provider:
         if isinstance(self.etl, ImageETL):
             img = self.etl.decode(data)
             params = self.image_aug.make_params(  # type: ignore[union-attr]
-                rng, img.shape[1], img.shape[0], self.etl.width, self.etl.height
+                rng, img.size[0], img.size[1], self.etl.width, self.etl.height
             )
             return [self.etl.transform(img, params)]
         return self.etl.load(data)

@@ -88,21 +88,21 @@ def _pair(where: str, key: str, value: Any) -> tuple[float, float]:
     return lo, hi
 
 
-def resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
-    """aeon's resize of an ``(H, W, C)`` uint8 image to ``width`` x ``height``: unchanged when
-    the size already matches; area averaging (Pillow's box filter) when the output area is not
-    larger; bicubic with OpenCV's kernel (``a = -0.75``, half-pixel centres, replicated
-    border; torch's ``bicubic`` mode) when it is larger."""
-    h, w = img.shape[:2]
-    if (h, w) == (height, width):
-        return img
-    if h * w >= height * width:
+def resize(img: Any, width: int, height: int) -> np.ndarray:
+    """aeon's resize of a Pillow image to ``width`` x ``height``, as an ``(H, W, C)`` uint8
+    array in the image's channel order: unchanged when the size already matches; area
+    averaging (Pillow's box filter) when the output area is not larger; bicubic with OpenCV's
+    kernel (``a = -0.75``, half-pixel centres, replicated border; torch's ``bicubic`` mode)
+    when it is larger."""
+    w, h = img.size
+    if (w, h) != (width, height) and w * h >= width * height:
         image = import_decoder("PIL.Image", "image")
-        channels = img.shape[2]
-        pil = image.fromarray(img[:, :, 0] if channels == 1 else img)
-        out = np.asarray(pil.resize((width, height), image.Resampling.BOX))
-        return out.reshape(height, width, channels)
-    t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float()
+        img = img.resize((width, height), image.Resampling.BOX)
+    arr = np.asarray(img)
+    arr = arr.reshape(*arr.shape[:2], -1)
+    if arr.shape[:2] == (height, width):
+        return arr
+    t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None].float()
     up = torch.nn.functional.interpolate(
         t, size=(height, width), mode="bicubic", align_corners=False
     )
@@ -244,29 +244,28 @@ class ImageETL:
             )
         import_decoder("PIL.Image", "image")
 
-    def decode(self, data: bytes) -> np.ndarray:
-        """``(H, W, C)`` uint8, channels in BGR order (or one grey channel)."""
+    def decode(self, data: bytes) -> Any:
+        """The decoded Pillow image, in RGB (or grey with ``channels`` 1)."""
         image = import_decoder("PIL.Image", "image")
         with image.open(io.BytesIO(data)) as pil:
-            if self.channels == 1:
-                return np.asarray(pil.convert("L"))[:, :, None]
-            return np.ascontiguousarray(np.asarray(pil.convert("RGB"))[:, :, ::-1])
+            return pil.convert("L" if self.channels == 1 else "RGB")
 
-    def transform(self, img: np.ndarray, p: ImageParams) -> np.ndarray:
-        """Crop, resize, colour-jitter, add lighting noise and flip one ``(H, W, C)`` image;
-        returns the output buffer of one record."""
-        in_h, in_w = img.shape[:2]
+    def transform(self, pil: Any, p: ImageParams) -> np.ndarray:
+        """Crop, resize, colour-jitter, add lighting noise and flip one decoded image; returns
+        the output buffer of one record (channels in BGR order)."""
+        in_w, in_h = pil.size
         out = np.zeros(self._shape(), dtype=self.dtype)
         if p.cropbox is not None:
             x, y, w, h = p.cropbox
-            img = resize(img[y : y + h, x : x + w], self.width, self.height)
+            img = resize(pil.crop((x, y, x + w, y + h)), self.width, self.height)
         else:
             scale = self.aug.fixed_scaling_factor
             if scale <= 0:
                 scale = self.width / in_w
                 if in_h * scale > self.height:
                     scale = self.height / in_h
-            img = resize(img, int(np.rint(in_w * scale)), int(np.rint(in_h * scale)))
+            img = resize(pil, int(np.rint(in_w * scale)), int(np.rint(in_h * scale)))
+        img = img[:, :, ::-1]  # RGB -> BGR, OpenCV's order
         img = self._photometric(img, p)
         if p.flip:
             img = img[:, ::-1]

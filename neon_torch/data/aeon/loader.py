@@ -184,7 +184,7 @@ class DataLoader:
                 sampler=self._sampler,
                 num_workers=self._workers,
                 persistent_workers=self._workers > 0,
-                collate_fn=_collate,
+                collate_fn=_collate,  # stacks into shared memory in worker processes
             )
         return self._torch_loader
 
@@ -209,4 +209,4 @@ class DataLoader:
 
 
 def _collate(records: list[tuple[np.ndarray, ...]]) -> tuple[torch.Tensor, ...]:
-    return tuple(torch.from_numpy(np.stack(col)) for col in zip(*records, strict=True))
+    return tuple(torch.utils.data.default_collate(records))

@@ -102,7 +102,7 @@ def resize(img: Any, width: int, height: int) -> np.ndarray:
     arr = arr.reshape(*arr.shape[:2], -1)
     if arr.shape[:2] == (height, width):
         return arr
-    t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None].float()
+    t = torch.from_numpy(np.array(arr)).permute(2, 0, 1)[None].float()
     up = torch.nn.functional.interpolate(
         t, size=(height, width), mode="bicubic", align_corners=False
     )

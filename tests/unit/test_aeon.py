@@ -274,6 +274,28 @@ def test_random_crop_offsets_and_flip(tmp_path: Path) -> None:
     assert len({(a, b) for a, b, _ in found}) > 1
 
 
+def test_enlarging_uses_cubic_kernel(tmp_path: Path) -> None:
+    img = np.zeros((4, 4, 3), np.uint8)
+    img[:, 2:] = 200  # a vertical edge
+    x, _ = _records(DataLoader(_config(_write_images(tmp_path, [img], [0]), 8, 8, bs=1)))
+
+    # OpenCV's cubic kernel (a = -0.75) at the half-pixel sample positions of a 2x enlargement
+    def w(d: float) -> float:
+        d, a = abs(d), -0.75
+        return (a + 2) * d**3 - (a + 3) * d**2 + 1 if d <= 1 else a * (d**3 - 5 * d**2 + 8 * d - 4)
+
+    row = img[0, :, 0].astype(float)
+    expected = []
+    for j in range(8):
+        src = (j + 0.5) / 2 - 0.5
+        base = int(np.floor(src))
+        taps = [(base + k, w(src - (base + k))) for k in range(-1, 3)]
+        expected.append(sum(row[min(max(i, 0), 3)] * wt for i, wt in taps))
+    expected = np.clip(np.rint(expected), 0, 255)
+    assert np.abs(x[0, 0].astype(int) - expected[None, :].astype(int)).max() <= 1
+    assert x[0, 0].max() > 200  # the cubic kernel overshoots at the edge; linear would not
+
+
 def test_crop_disabled_fixed_aspect_ratio(tmp_path: Path) -> None:
     img = _random_images(1, 20, 40)[0]
     aug = {"crop_enable": False, "fixed_aspect_ratio": True}
@@ -381,13 +403,12 @@ def test_compat_imports() -> None:
     from neon_torch import compat
 
     compat.install()
-    from neon.data.aeon_shim import AeonDataLoader as shim_loader  # type: ignore[import-not-found]
-    from neon.data.dataloader_transformers import OneHot  # type: ignore[import-not-found]
-    from neon.data.dataloaderadapter import DataLoaderAdapter  # type: ignore[import-not-found]
-
+    try:
+        from neon.data.aeon_shim import AeonDataLoader as shim_loader  # type: ignore[import-not-found]
+        from neon.data.dataloader_transformers import OneHot  # type: ignore[import-not-found]
+        from neon.data.dataloaderadapter import DataLoaderAdapter  # type: ignore[import-not-found]
+    finally:
+        compat.uninstall()
     assert shim_loader is AeonDataLoader
-    assert (
-        OneHot.__module__
-        == DataLoaderAdapter.__module__
-        == "neon_torch.data.dataloader_transformers"
-    )
+    module = "neon_torch.data.dataloader_transformers"
+    assert OneHot.__module__ == DataLoaderAdapter.__module__ == module

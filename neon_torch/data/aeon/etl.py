@@ -11,6 +11,7 @@ from ...errors import UnsupportedNeonFeature
 from ._config import AeonConfigError, check_keys
 from .audio import AudioETL
 from .image import ImageAugmentation, ImageETL
+from .video import VideoETL
 
 __all__ = ["LabelETL", "Provider", "make_provider"]
 
@@ -78,6 +79,9 @@ class Provider:
 
     def load(self, data: bytes, rng: np.random.Generator) -> list[np.ndarray]:
         """Decode, augment and lay out one element."""
+        if isinstance(self.etl, VideoETL):
+            frames = self.etl.decode(data)
+            return [self.etl.transform(frames, self.etl.make_params(rng, frames))]
         if isinstance(self.etl, ImageETL):
             img = self.etl.decode(data)
             params = self.image_aug.make_params(  # type: ignore[union-attr]
@@ -88,7 +92,6 @@ class Provider:
 
 
 _LATER = (
-    "video",
     "localization_rcnn",
     "localization_ssd",
     "pixelmask",
@@ -103,20 +106,23 @@ _LATER = (
 def make_provider(etl: dict[str, Any], augmentation: list[dict[str, Any]]) -> Provider:
     """The provider for one etl entry, given the config's augmentation blocks."""
     kind = etl.get("type")
-    augs = {a.get("type"): a for a in augmentation}
+    # aeon handed the first augmentation block to every etl; each used it if it was its type
+    first = dict(augmentation[0]) if augmentation else {}
     if kind == "image":
-        augmentation = ImageAugmentation(augs.get("image"))
-        return Provider(ImageETL(etl, augmentation), augmentation)
+        image_aug = ImageAugmentation(first if first.get("type") == "image" else None)
+        return Provider(ImageETL(etl, image_aug), image_aug)
+    if kind == "video":
+        return Provider(VideoETL(etl, first))
     if kind == "label":
         return Provider(LabelETL(etl))
     if kind == "audio":
-        return Provider(AudioETL(etl, augs.get("audio")))
+        return Provider(AudioETL(etl, first if first.get("type") == "audio" else None))
     if kind in _LATER:
         raise UnsupportedNeonFeature(
-            f"aeon etl type {kind!r} is not provided by neon_torch yet (image, label and audio "
-            "are); use a torch DataLoader for this dataset."
+            f"aeon etl type {kind!r} is not provided by neon_torch yet (image, label, audio and "
+            "video are); use a torch DataLoader for this dataset."
         )
     raise AeonConfigError(
-        f"aeon etl entry {etl!r} has type {kind!r}; expected one of 'image', 'label', 'audio' "
-        f"(or aeon's {list(_LATER)})."
+        f"aeon etl entry {etl!r} has type {kind!r}; expected 'image', 'label', 'audio' or "
+        f"'video' (or aeon's {list(_LATER)})."
     )

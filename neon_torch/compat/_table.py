@@ -295,8 +295,9 @@ NOTES: dict[str, str] = {
     ),
     "neon.data.HDF5IteratorOneHot": "differs: as HDF5Iterator",
     "neon.data.aeon_shim.AeonDataLoader": (
-        "differs: aeon reimplemented on torch DataLoader workers (image, label, audio, video "
-        "etl; localization not yet); augmentation draws differ, see docs/porting.md"
+        "differs: aeon reimplemented on torch DataLoader workers (image, label, audio, video, "
+        "pixelmask, char_map etl; localization not yet); augmentation draws differ, see "
+        "docs/porting.md"
     ),
     "neon.data.dataloaderadapter.DataLoaderAdapter": (
         "differs: batch-first tensors (N, *shape) on the device, not neon's (features, N)"

@@ -412,3 +412,73 @@ def test_compat_imports() -> None:
     assert shim_loader is AeonDataLoader
     module = "neon_torch.data.dataloader_transformers"
     assert OneHot.__module__ == DataLoaderAdapter.__module__ == module
+
+
+# ---------------------------------------------------------------- pixelmask and char_map
+
+
+def test_pixelmask_shares_crop_and_flip_with_image(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    img = rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)
+    mask = rng.integers(0, 5, (20, 20), dtype=np.uint8)
+    Image.fromarray(img).save(tmp_path / "i.png")
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    manifest = tmp_path / "index.csv"
+    manifest.write_text("@FILE\tFILE\ni.png\tm.png\n")
+    cfg = {
+        "manifest_filename": str(manifest),
+        "manifest_root": str(tmp_path),
+        "batch_size": 8,
+        "random_seed": 9,
+        "etl": [
+            {"type": "image", "height": 5, "width": 5},
+            {"type": "pixelmask", "height": 5, "width": 5},
+        ],
+        "augmentation": [
+            {"type": "image", "scale": [0.5, 0.5], "center": False, "flip_enable": True}
+        ],
+    }
+    dl = DataLoader(cfg)
+    assert dl.axes_info[1] == ("pixelmask", (("channels", 1), ("height", 5), ("width", 5)))
+    (_, x), (_, m) = next(iter(dl))
+    assert m.shape == (8, 1, 5, 5)
+    flips = set()
+    for xi, mi in zip(x, m, strict=True):
+        # find the 10x10 crop (and flip) that the image shows, then check the mask used it
+        hits = [
+            (y0, x0, f)
+            for y0 in range(11)
+            for x0 in range(11)
+            for f in (False, True)
+            if np.abs(
+                xi.astype(int)
+                - _chw_bgr(_box_mean(img[y0 : y0 + 10, x0 : x0 + 10], 2, 2))[
+                    :, :, :: (-1 if f else 1)
+                ]
+            ).max()
+            <= 1
+        ]
+        assert hits
+        y0, x0, f = hits[0]
+        nearest = mask[y0 : y0 + 10 : 2, x0 : x0 + 10 : 2]  # source pixel floor(x * 10 / 5)
+        np.testing.assert_array_equal(mi[0], nearest[:, ::-1] if f else nearest)
+        flips.add(f)
+    assert flips == {False, True}
+
+
+def test_char_map(tmp_path: Path) -> None:
+    manifest = tmp_path / "index.csv"
+    manifest.write_text("@STRING\nHello world\nab?c\n")
+    etl = {"type": "char_map", "alphabet": "abcdefghijklmnopqrstuvwxyz ", "max_length": 8}
+    cfg = {"manifest_filename": str(manifest), "batch_size": 2, "etl": [etl]}
+    ((name, out),) = next(iter(DataLoader(cfg)))
+    assert name == "char_map" and out.shape == (2, 1, 8) and out.dtype == np.uint32
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ "
+    assert out[0, 0].tolist() == [alphabet.index(c) for c in "HELLO WO"]
+    assert out[1, 0].tolist() == [0, 1, 2, 0, 0, 0, 0, 0]  # '?' dropped
+    cfg["etl"] = [{**etl, "unknown_value": 30, "emit_length": True}]
+    (_, out), (name, length) = next(iter(DataLoader(cfg)))
+    assert out[1, 0, :4].tolist() == [0, 1, 30, 2] and name == "char_map_length"
+    assert length[:, 0].tolist() == [8, 4]
+    with pytest.raises(AeonConfigError, match="repeated"):
+        DataLoader({**cfg, "etl": [{**etl, "alphabet": "abca"}]})

@@ -20,7 +20,7 @@ import torch
 from ...errors import UnsupportedNeonFeature
 from ._config import AeonConfigError, check_keys, import_decoder
 
-__all__ = ["ImageAugmentation", "ImageETL", "ImageParams", "resize"]
+__all__ = ["ImageAugmentation", "ImageETL", "ImageParams", "PixelMaskETL", "resize"]
 
 _IMAGE_KEYS: dict[str, Any] = {
     "type": "image",
@@ -257,14 +257,14 @@ class ImageETL:
         out = np.zeros(self._shape(), dtype=self.dtype)
         if p.cropbox is not None:
             x, y, w, h = p.cropbox
-            img = resize(pil.crop((x, y, x + w, y + h)), self.width, self.height)
+            img = self._resize(pil.crop((x, y, x + w, y + h)), self.width, self.height)
         else:
             scale = self.aug.fixed_scaling_factor
             if scale <= 0:
                 scale = self.width / in_w
                 if in_h * scale > self.height:
                     scale = self.height / in_h
-            img = resize(pil, int(np.rint(in_w * scale)), int(np.rint(in_h * scale)))
+            img = self._resize(pil, int(np.rint(in_w * scale)), int(np.rint(in_h * scale)))
         img = img[:, :, ::-1]  # RGB -> BGR, OpenCV's order
         img = self._photometric(img, p)
         if p.flip:
@@ -280,6 +280,10 @@ class ImageETL:
             planes = img.transpose(2, 0, 1) if self.channel_major else img
             out.reshape(-1)[: planes.size] = planes.reshape(-1)
         return out
+
+    @staticmethod
+    def _resize(pil: Any, width: int, height: int) -> np.ndarray:
+        return resize(pil, width, height)
 
     def _shape(self) -> tuple[int, int, int]:
         return tuple(v for _, v in self.axes)  # type: ignore[return-value]
@@ -302,3 +306,29 @@ class ImageETL:
             shifted = _round_u8(img.astype(np.float32) + shift)
             img = _round_u8(shifted.astype(np.float32) / (1.0 + p.lighting_std))
         return img
+
+
+class PixelMaskETL(ImageETL):
+    """aeon's ``pixelmask`` etl: a per-pixel label image (decoded to one grey channel, as
+    OpenCV's grey decoding does) cropped and flipped with the same draws as the record's
+    image, resized with nearest-neighbour sampling (source pixel ``floor(x * in / out)``),
+    without photometric changes. Buffer ``pixelmask`` ``(1, H, W)`` uint8; ``channels`` must
+    be 1 (the default here)."""
+
+    def __init__(self, config: dict[str, Any], augmentation: ImageAugmentation) -> None:
+        cfg = {"channels": 1, **config, "type": "image"}
+        if int(cfg["channels"]) != 1:
+            raise AeonConfigError(
+                f"aeon pixelmask etl channels={cfg['channels']!r}; a pixel mask has one channel. "
+                "Remove 'channels' or set it to 1."
+            )
+        super().__init__(cfg, augmentation)
+        self.name = self.name[: -len("image")] + "pixelmask"
+
+    @staticmethod
+    def _resize(pil: Any, width: int, height: int) -> np.ndarray:
+        arr = np.asarray(pil)
+        h, w = arr.shape[:2]
+        rows = np.minimum(np.floor(np.arange(height) * (h / height)).astype(int), h - 1)
+        cols = np.minimum(np.floor(np.arange(width) * (w / width)).astype(int), w - 1)
+        return arr[rows[:, None], cols[None, :]].reshape(height, width, -1)

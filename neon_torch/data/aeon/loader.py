@@ -56,9 +56,10 @@ class _Records(torch.utils.data.Dataset):
         pass_index, position, record = key
         rng = np.random.default_rng([self.seed, pass_index, position])
         out: list[np.ndarray] = []
+        shared: dict[str, Any] = {}
         rec = self.manifest.records[record]
         for kind, value, provider in zip(self.manifest.types, rec, self.providers, strict=True):
-            out.extend(provider.load(read_element(kind, value), rng))
+            out.extend(provider.load(read_element(kind, value), rng, shared))
         return tuple(out)
 
 

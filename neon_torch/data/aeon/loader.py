@@ -168,14 +168,20 @@ class DataLoader:
     def reset(self) -> None:
         """Start the next iteration at the first record of a new pass."""
 
-    def _keys(self, first_pass: int, count: int) -> list[tuple[int, int, int]]:
+    def _keys(
+        self, pass_index: int, offset: int, count: int
+    ) -> tuple[list[tuple[int, int, int]], int, int]:
+        """``count`` keys ``(pass, position in pass, record)`` from ``offset`` of pass
+        ``pass_index`` on, and the pass and offset where the stream continues."""
         keys: list[tuple[int, int, int]] = []
-        p = first_pass
         while len(keys) < count:
-            order = self.manifest.pass_order(p, self._reshuffle, self._seed)
-            keys.extend((p, len(keys) + i, r) for i, r in enumerate(order[: count - len(keys)]))
-            p += 1
-        return keys
+            order = self.manifest.pass_order(pass_index, self._reshuffle, self._seed)
+            take = order[offset : offset + count - len(keys)]
+            keys.extend((pass_index, offset + i, r) for i, r in enumerate(take))
+            offset += len(take)
+            if offset == len(order):
+                pass_index, offset = pass_index + 1, 0
+        return keys, pass_index, offset
 
     def _loader(self) -> torch.utils.data.DataLoader:
         if self._torch_loader is None:
@@ -193,10 +199,11 @@ class DataLoader:
         """One iteration's minibatches as CPU tensors, batch-major ``(N, *shape)``."""
         count = self.batch_count
         chunk = count if count is not None else max(1, math.ceil(self.ndata / self.batch_size))
+        pass_index, offset = self._pass, 0
         while True:
-            first = self._pass
-            self._sampler.keys = self._keys(first, chunk * self.batch_size)
-            self._pass = self._sampler.keys[-1][0] + 1
+            keys, pass_index, offset = self._keys(pass_index, offset, chunk * self.batch_size)
+            self._sampler.keys = keys
+            self._pass = pass_index + (1 if offset else 0)  # the next iter() starts a new pass
             yield from self._loader()
             if count is not None:
                 return

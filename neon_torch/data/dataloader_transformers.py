@@ -109,7 +109,9 @@ class DataLoaderAdapter(DataLoaderTransformer):
                 rate = float(conf.get("sample_freq_hz", 16000))
                 per_unit = {"samples": 1.0, "seconds": rate, "milliseconds": rate / 1000.0}
                 if unit not in per_unit:
-                    raise ShapeMismatchError(
+                    from .aeon._config import AeonConfigError  # the aeon package imports this one
+
+                    raise AeonConfigError(
                         f"audio max_duration {conf['max_duration']!r} has unit {unit!r}; "
                         "expected samples, seconds or milliseconds."
                     )

@@ -28,7 +28,8 @@ class MissingDecoderError(NeonTorchError, ImportError):
     """The optional package that decodes a media type (Pillow, soundfile, av) is not installed."""
 
 
-#: The top-level keys of aeon's loader configuration and their defaults (``None``: required).
+#: The top-level keys of aeon's loader configuration and their defaults (``None``: required;
+#: the same convention holds for the etl and augmentation key tables).
 LOADER_DEFAULTS: dict[str, Any] = {
     "manifest_filename": None,
     "manifest_root": "",
@@ -47,7 +48,7 @@ LOADER_DEFAULTS: dict[str, Any] = {
     "web_server_port": 0,
     "etl": None,
     "augmentation": [],
-    "ssd_config": None,
+    "ssd_config": {},  # written by neon's SSD ingest; aeon ignored it
 }
 
 
@@ -61,9 +62,7 @@ def check_keys(where: str, given: Mapping[str, Any], allowed: Mapping[str, Any])
         )
     out = dict(allowed)
     out.update(given)
-    missing = sorted(
-        k for k, v in out.items() if v is None and allowed[k] is None and k != "ssd_config"
-    )
+    missing = sorted(k for k, v in out.items() if v is None and allowed[k] is None)
     if missing:
         raise AeonConfigError(
             f"aeon {where} config: required key(s) {missing} missing; add them to the config."

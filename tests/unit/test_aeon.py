@@ -483,3 +483,42 @@ def test_char_map(tmp_path: Path) -> None:
     assert length[:, 0].tolist() == [8, 4]
     with pytest.raises(AeonConfigError, match="repeated"):
         DataLoader({**cfg, "etl": [{**etl, "alphabet": "abca"}]})
+
+
+def test_random_seed_controls_augmentation(tmp_path: Path) -> None:
+    m = _write_images(tmp_path, _random_images(4, 16, 16), list(range(4)))
+    aug = {"scale": [0.4, 0.9], "center": False, "flip_enable": True}
+
+    def images(seed: int) -> np.ndarray:
+        return _records(DataLoader(_config(m, 6, 6, bs=4, random_seed=seed, augmentation=aug)))[0]
+
+    np.testing.assert_array_equal(images(7), images(7))
+    assert not np.array_equal(images(7), images(8))
+    dl = DataLoader(_config(m, 6, 6, bs=4, random_seed=7, augmentation=aug))
+    first, second = _records(dl)[0], _records(dl)[0]
+    assert not np.array_equal(first, second)  # new draws every epoch
+
+
+def test_channel_major_false_name_and_output_type(tmp_path: Path) -> None:
+    imgs = _random_images(2, 4, 4)
+    cfg = _config(_write_images(tmp_path, imgs, [0, 1]), 4, 4)
+    cfg["etl"][0].update(channel_major=False, name="cam", output_type="float")
+    cfg["etl"][1].update(name="cls", output_type="int32_t")
+    dl = DataLoader(cfg)
+    assert [name for name, _ in dl.axes_info] == ["cam.image", "cls.label"]
+    assert dl.axes_info[0][1] == (("height", 4), ("width", 4), ("channels", 3))
+    (_, x), (_, y) = next(iter(dl))
+    assert x.dtype == np.float32 and y.dtype == np.int32
+    np.testing.assert_array_equal(x[1], imgs[1][:, :, ::-1])
+
+
+def test_crop_disabled_fixed_scaling_factor_packed_layout(tmp_path: Path) -> None:
+    img = _random_images(1, 8, 8)[0]
+    aug = {"crop_enable": False, "fixed_scaling_factor": 0.5}
+    x, _ = _records(
+        DataLoader(_config(_write_images(tmp_path, [img], [0]), 6, 6, bs=1, augmentation=aug))
+    )
+    # aeon wrote the 4x4 result's channel planes one after the other at the buffer's start
+    small = np.rint(_box_mean(img, 2, 2)).astype(int)[:, :, ::-1].transpose(2, 0, 1)
+    flat = x[0].reshape(-1).astype(int)
+    assert np.abs(flat[:48] - small.reshape(-1)).max() <= 1 and not flat[48:].any()

@@ -164,3 +164,22 @@ def test_audio_config_errors(tmp_path: Path) -> None:
         DataLoader(_config(manifest, add_noise_probability=0.5))
     with pytest.raises(AeonConfigError, match="required"):
         DataLoader(_config(manifest, max_duration=None))
+
+
+@pytest.mark.parametrize(
+    "kind, formula",
+    [
+        ("hamming", lambda i, n: 0.54 - 0.46 * np.cos(2 * np.pi * i / (n - 1))),
+        ("blackman", lambda i, n: np.blackman(n)),
+        ("bartlett", lambda i, n: 1.0 - 2.0 * np.abs(i - n / 2.0) / n),
+        ("none", lambda i, n: np.ones(n)),
+    ],
+)
+def test_window_types(tmp_path: Path, kind: str, formula: Any) -> None:
+    manifest, clips = _clips(tmp_path, n=1)
+    (_, out), _ = next(iter(DataLoader(_config(manifest, bs=1, window_type=kind))))
+    x = clips[0].astype(float)
+    win = formula(np.arange(160), 160)
+    frames = np.stack([x[k * 80 : k * 80 + 160] * win for k in range(49)])
+    spec = np.abs(np.fft.rfft(frames, axis=1))
+    assert np.abs(out[0, 0].astype(int) - _to_uint8_image(spec, 49).astype(int)).max() <= 1

@@ -156,3 +156,10 @@ def test_model_fits_an_adapter_chain() -> None:
     model = Model([Affine(3, init=Gaussian(scale=0.01), activation=Softmax())])
     model.fit(train, GeneralizedCost(CrossEntropyMulti()), GradientDescentMomentum(0.1, 0.9), 1)
     assert np.isfinite(float(model.total_cost))
+
+
+def test_adapter_char_map_keeps_nonzero_entries() -> None:
+    chars = np.array([[[3, 1, 0, 0]], [[2, 0, 0, 0]]], dtype=np.uint32)
+    fake = FakeAeon([(("image", np.zeros((2, 1), np.uint8)), ("char_map", chars))], ndata=2)
+    _, c = next(iter(DataLoaderAdapter(fake)))
+    assert c.tolist() == [[3, 1, 2]]

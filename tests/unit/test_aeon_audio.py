@@ -13,9 +13,8 @@ sf = pytest.importorskip("soundfile")
 
 from neon_torch.backends import gen_backend  # noqa: E402
 from neon_torch.data.aeon import AeonConfigError, AeonDataLoader, DataLoader  # noqa: E402
-from neon_torch.data.aeon.audio import duration_in_samples  # noqa: E402
+from neon_torch.data.aeon.audio import duration_in_samples, mix_noise  # noqa: E402
 from neon_torch.data.dataloader_transformers import OneHot, TypeCast  # noqa: E402
-from neon_torch.errors import UnsupportedNeonFeature  # noqa: E402
 
 RATE = 2000
 
@@ -160,8 +159,10 @@ def test_audio_config_errors(tmp_path: Path) -> None:
         DataLoader(_config(manifest, feature_type="chroma"))
     with pytest.raises(AeonConfigError, match="window_type"):
         DataLoader(_config(manifest, window_type="kaiser"))
-    with pytest.raises(UnsupportedNeonFeature, match="noise"):
-        DataLoader(_config(manifest, add_noise_probability=0.5))
+    with pytest.raises(AeonConfigError, match="noise_index_file"):
+        DataLoader(_config(manifest, noise_index_file=str(tmp_path / "missing.csv")))
+    with pytest.raises(AeonConfigError, match="noise_level"):
+        DataLoader(_config(manifest, noise_level=[0.5, 0.1]))
     with pytest.raises(AeonConfigError, match="required"):
         DataLoader(_config(manifest, max_duration=None))
 
@@ -183,3 +184,49 @@ def test_window_types(tmp_path: Path, kind: str, formula: Any) -> None:
     frames = np.stack([x[k * 80 : k * 80 + 160] * win for k in range(49)])
     spec = np.abs(np.fft.rfft(frames, axis=1))
     assert np.abs(out[0, 0].astype(int) - _to_uint8_image(spec, 49).astype(int)).max() <= 1
+
+
+def test_mix_noise_wraps_and_saturates() -> None:
+    clip = np.array([0, 100, -100, 32000, -32000, 5], dtype=np.int16)
+    noise = np.array([10, 20, 30, 4000], dtype=np.int16)
+    out = mix_noise(clip, noise, 0.5, 0.5)  # from noise[2] on, wrapping: 30, 4000, 10, 20, ...
+    tiled = np.array([30, 4000, 10, 20, 30, 4000])
+    expected = np.clip(np.rint(clip + 0.5 * tiled), -32768, 32767)
+    assert out.dtype == np.int16 and out.tolist() == expected.tolist()
+
+
+def test_noise_augmentation_block(tmp_path: Path) -> None:
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(4000, np.int16), RATE, subtype="PCM_16")
+    tone = np.rint(8000 * np.sin(2 * np.pi * 300 * np.arange(3000) / RATE)).astype(np.int16)
+    sf.write(tmp_path / "noise.wav", tone, RATE, subtype="PCM_16")
+    (tmp_path / "noise.csv").write_text("@FILE\nnoise.wav\n")
+    manifest = tmp_path / "index.csv"
+    manifest.write_text("@FILE\tSTRING\nsilent.wav\t0\n")
+
+    def run(probability: float) -> np.ndarray:
+        cfg = _config(manifest, bs=1)
+        cfg["augmentation"] = [
+            {
+                "type": "audio",
+                "noise_index_file": str(tmp_path / "noise.csv"),
+                "noise_root": str(tmp_path),
+                "add_noise_probability": probability,
+                "noise_level": [0.5, 0.5],
+            }
+        ]
+        return next(iter(DataLoader(cfg)))[0][1][0, 0]
+
+    assert not run(0.0).any()  # silence stays silent
+    noisy = run(1.0)
+    # the 300 Hz tone lands in bin 300 * 160 / 2000 = 24, row 80 - 24 from the top
+    assert int(np.argmax(noisy.astype(int).sum(axis=1))) == 80 - 24
+
+
+def test_time_scale_fraction(tmp_path: Path) -> None:
+    manifest, _ = _clips(tmp_path, n=1)
+    cfg = _config(manifest, bs=1)
+    cfg["augmentation"] = [{"type": "audio", "time_scale_fraction": [0.5, 0.5]}]
+    (_, out), _ = next(iter(DataLoader(cfg)))
+    # 49 frames shrink to rint(24.5) = 24 (half to even); the rest is zero padding
+    assert out[0, 0, :, :24].any() and not out[0, 0, :, 24:].any()

@@ -14,14 +14,23 @@ that the highest frequency is row 0; the buffer is ``(1, frequency, time)``.
 from __future__ import annotations
 
 import io
+import os
 from typing import Any
 
 import numpy as np
+import torch
 
-from ...errors import UnsupportedNeonFeature
 from ._config import AeonConfigError, check_keys, import_decoder
 
-__all__ = ["AudioETL", "duration_in_samples", "features", "mel_filterbank", "window"]
+__all__ = [
+    "AudioETL",
+    "duration_in_samples",
+    "features",
+    "mel_filterbank",
+    "mix_noise",
+    "time_scale",
+    "window",
+]
 
 _AUDIO_KEYS: dict[str, Any] = {
     "type": "audio",
@@ -150,22 +159,89 @@ def features(
     return _dct_ortho(mfsc.astype(np.float64))[:, :num_cepstra].astype(np.float32)
 
 
+_AUDIO_AUG_KEYS: dict[str, Any] = {
+    "type": "audio",
+    "add_noise_probability": 0.0,
+    "noise_level": [0.0, 0.5],
+    "time_scale_fraction": [1.0, 1.0],
+    "noise_index_file": "",
+    "noise_root": "",
+}
+
+
+def _range(key: str, value: Any) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise AeonConfigError(
+            f"aeon audio '{key}'={value!r}; expected a [min, max] pair."
+        ) from None
+    if lo > hi:
+        raise AeonConfigError(f"aeon audio '{key}'={value!r}; expected min <= max.")
+    return lo, hi
+
+
+def mix_noise(
+    samples: np.ndarray, noise: np.ndarray, offset_fraction: float, level: float
+) -> np.ndarray:
+    """aeon's noise mixing: ``noise`` read from ``int(len(noise) * offset_fraction)`` on,
+    wrapping to its start as often as needed to cover the clip, scaled by ``level`` and added
+    to the int16 ``samples`` with rounding and saturation."""
+    start = int(len(noise) * np.float32(offset_fraction))
+    idx = (start + np.arange(len(samples))) % len(noise)
+    mixed = samples.astype(np.float64) + level * noise[idx].astype(np.float64)
+    return np.clip(np.rint(mixed), -32768, 32767).astype(np.int16)
+
+
+def time_scale(feats: np.ndarray, fraction: float) -> np.ndarray:
+    """aeon's time warp: the ``(frames, features)`` rows resized by ``fraction`` (rounded
+    row count; area averaging when shrinking, OpenCV's cubic kernel when stretching)."""
+    rows = int(np.rint(feats.shape[0] * fraction))
+    if fraction == 1.0 or rows == feats.shape[0] or rows == 0:
+        return feats
+    t = torch.from_numpy(np.array(feats, dtype=np.float32))[None, None]
+    if fraction > 1.0:
+        out = torch.nn.functional.interpolate(
+            t, size=(rows, feats.shape[1]), mode="bicubic", align_corners=False
+        )
+    else:
+        edges = np.arange(rows + 1) * (feats.shape[0] / rows)
+        cells = np.arange(feats.shape[0])[None, :]
+        cover = np.clip(
+            np.minimum(edges[1:, None], cells + 1) - np.maximum(edges[:-1, None], cells), 0, None
+        )
+        weights = torch.from_numpy((cover / cover.sum(axis=1, keepdims=True)).astype(np.float32))
+        out = (weights @ t[0, 0])[None, None]
+    return out[0, 0].numpy()
+
+
 class AudioETL:
     """aeon's ``audio`` etl (``feature_type`` ``specgram``, ``mfsc`` or ``mfcc``); decoding
     needs ``soundfile``. Buffer ``audio`` ``(1, frequency, time)`` uint8, plus
     ``audio_length`` ``(1,)`` uint32 with ``emit_length`` (the clip's length in samples, at
-    most ``max_duration``). Noise mixing and time-scale augmentation are not provided."""
+    most ``max_duration``).
+
+    Augmentation (the first augmentation block when its type is ``audio``; the noise keys are
+    also read from the etl config, where aeon 2 kept them): with probability
+    ``add_noise_probability`` a clip from ``noise_index_file`` (one path per line, relative
+    to ``noise_root``; ``@``/``#`` lines skipped) is mixed in at a random offset with a level
+    drawn from ``noise_level``; ``time_scale_fraction`` [min, max] stretches the time axis of
+    the features before they are cut to ``time_steps``.
+    """
 
     def __init__(self, config: dict[str, Any], augmentation: dict[str, Any] | None) -> None:
         cfg = check_keys("audio etl", config, _AUDIO_KEYS)
-        aug = dict(augmentation or {})
-        aug.pop("type", None)
-        noisy = cfg["add_noise_probability"] or aug.get("add_noise_probability")
-        if noisy or list(cfg["time_scale_fraction"]) != [1.0, 1.0] or "time_scale_fraction" in aug:
-            raise UnsupportedNeonFeature(
-                "aeon audio noise mixing (add_noise_probability) and time_scale_fraction are not "
-                "provided by neon_torch; remove them from the audio config/augmentation."
-            )
+        aug = check_keys("audio augmentation", dict(augmentation or {}), _AUDIO_AUG_KEYS)
+        given = set(augmentation or {})
+
+        def pick(key: str) -> Any:
+            return aug[key] if key in given else cfg[key]
+
+        self.add_noise_probability = float(pick("add_noise_probability"))
+        self.noise_level = _range("noise_level", pick("noise_level"))
+        self.time_scale_fraction = _range("time_scale_fraction", pick("time_scale_fraction"))
+        self.noise_files = _noise_index(str(pick("noise_index_file")), str(pick("noise_root")))
+        self._noise_cache: dict[int, np.ndarray] = {}
         self.feature_type = cfg["feature_type"]
         if self.feature_type not in ("specgram", "mfsc", "mfcc"):
             raise AeonConfigError(
@@ -199,11 +275,20 @@ class AudioETL:
         self.length_name = prefix + "audio_length"
         import_decoder("soundfile", "audio")
 
-    def load(self, data: bytes) -> list[np.ndarray]:
-        """Decode one clip and return its buffers (features, and the length with
+    def load(self, data: bytes, rng: np.random.Generator) -> list[np.ndarray]:
+        """Decode one clip, augment it and return its buffers (features, and the length with
         ``emit_length``)."""
         soundfile = import_decoder("soundfile", "audio")
         samples, _ = soundfile.read(io.BytesIO(data), dtype="int16", always_2d=True)
+        if self.noise_files and rng.random() < self.add_noise_probability:
+            pick = int(rng.integers(0, 2**32)) % len(self.noise_files)
+            offset, level = rng.random(), rng.uniform(*self.noise_level)
+            if samples.shape[1] != 1:
+                raise AeonConfigError(
+                    f"aeon audio noise mixing needs mono clips; got {samples.shape[1]} channels."
+                )
+            samples = mix_noise(samples[:, 0], self._noise(pick), offset, level)[:, None]
+        fraction = rng.uniform(*self.time_scale_fraction)
         feats = features(
             samples,
             self.frame_length,
@@ -214,12 +299,38 @@ class AudioETL:
             self.filterbank,
             self.num_cepstra,
         )
+        feats = time_scale(feats, fraction)  # scaled to [0, 255] before the cut, as in aeon
         lo, hi = (float(feats.min()), float(feats.max())) if feats.size else (0.0, 0.0)
         scale = 255.0 / (hi - lo) if hi - lo > np.finfo(np.float64).eps else 0.0
         scaled = np.clip(np.rint((feats.astype(np.float64) - lo) * scale), 0, 255).astype(np.uint8)
         padded = np.zeros((self.time_steps, self.axes[1][1]), dtype=np.uint8)
-        padded[: scaled.shape[0]] = scaled
+        valid = scaled[: self.time_steps]
+        padded[: valid.shape[0]] = valid
         out = [padded.T[::-1][None].copy()]
         if self.emit_length:
             out.append(np.array([min(samples.shape[0], self.max_duration)], dtype=np.uint32))
         return out
+
+    def _noise(self, index: int) -> np.ndarray:
+        if index not in self._noise_cache:
+            soundfile = import_decoder("soundfile", "audio")
+            noise, _ = soundfile.read(self.noise_files[index], dtype="int16", always_2d=True)
+            self._noise_cache[index] = noise[:, 0]
+        return self._noise_cache[index]
+
+
+def _noise_index(index_file: str, root: str) -> list[str]:
+    if not index_file:
+        return []
+    try:
+        with open(index_file, encoding="utf-8") as f:
+            lines = [ln.split("\t")[0].strip() for ln in f]
+    except OSError:
+        raise AeonConfigError(
+            f"aeon audio noise_index_file {index_file!r} cannot be read; expected a file with "
+            "one noise clip path per line."
+        ) from None
+    paths = [os.path.join(root, ln) if root else ln for ln in lines if ln and ln[0] not in "@#"]
+    if not paths:
+        raise AeonConfigError(f"aeon audio noise_index_file {index_file!r} lists no clips.")
+    return paths

@@ -154,6 +154,8 @@ class Provider:
                     rng, img.size[0], img.size[1], self.etl.width, self.etl.height
                 )
             return [self.etl.transform(img, shared["params"])]
+        if isinstance(self.etl, AudioETL):
+            return self.etl.load(data, rng)
         return self.etl.load(data)
 
 

@@ -206,8 +206,9 @@ class ImageAugmentation:
 
 
 class ImageETL:
-    """aeon's ``image`` etl: decode (Pillow, to BGR or grey), augment, emit ``(C, H, W)``
-    (``channel_major``, the default) or ``(H, W, C)`` uint8.
+    """aeon's ``image`` etl: decode (Pillow), augment, emit ``(C, H, W)`` (``channel_major``,
+    the default) or ``(H, W, C)``, channels in BGR order (OpenCV's), ``output_type`` uint8
+    (or float with the same values).
 
     Buffer name ``image`` (``<name>.image`` with ``name``); axes ``channels, height, width``.
     """

@@ -8,7 +8,8 @@ processes, then in the training process cast to float32, subtract neon's BGR mea
 the labels; the plain pipeline is what a PyTorch user would write for the validation loader of
 neon's ``examples/imagenet/data.py``.
 
-Two measurements per pipeline, each the best of ``--repeats`` epochs after a warm-up epoch:
+Two measurements per pipeline, each the best of ``--repeats`` epochs after a warm-up epoch,
+the two pipelines' epochs alternating:
 images/s when the loop does nothing but take minibatches, and the seconds the loop waits for
 data when each minibatch is followed by ``--step-ms`` of simulated training work.
 
@@ -101,15 +102,20 @@ def run_epoch(batches: Iterable, step_s: float) -> tuple[float, float, int]:
     return time.perf_counter() - start, waited, images
 
 
-def measure(make: callable, repeats: int, step_s: float) -> tuple[float, float]:
-    """(best images/s, least wait in s) over ``repeats`` epochs after one warm-up."""
-    batches = make()
-    run_epoch(batches, step_s)
-    best_rate, best_wait = 0.0, float("inf")
+def measure(
+    pipelines: dict[str, Iterable], repeats: int, step_s: float
+) -> dict[str, tuple[float, float]]:
+    """Per pipeline (best images/s, least wait in s) over ``repeats`` epochs after a warm-up
+    epoch each; the pipelines' epochs alternate so that drifts in machine load hit all."""
+    for batches in pipelines.values():
+        run_epoch(batches, step_s)
+    best = {name: (0.0, float("inf")) for name in pipelines}
     for _ in range(repeats):
-        secs, waited, images = run_epoch(batches, step_s)
-        best_rate, best_wait = max(best_rate, images / secs), min(best_wait, waited)
-    return best_rate, best_wait
+        for name, batches in pipelines.items():
+            secs, waited, images = run_epoch(batches, step_s)
+            rate, wait = best[name]
+            best[name] = (max(rate, images / secs), min(wait, waited))
+    return best
 
 
 def main() -> None:
@@ -154,8 +160,10 @@ def main() -> None:
             return Epochs()
 
         step_s = args.step_ms / 1000.0
-        ours, ours_wait = measure(neon_torch_loader, args.repeats, step_s)
-        plain, plain_wait = measure(plain_loader, args.repeats, step_s)
+        results = measure(
+            {"neon_torch": neon_torch_loader(), "plain": plain_loader()}, args.repeats, step_s
+        )
+        (ours, ours_wait), (plain, plain_wait) = results["neon_torch"], results["plain"]
     print(
         f"aeon loader: {args.images} JPEGs 320x256 -> {SIZE}x{SIZE}, batch {args.batch}, "
         f"{args.workers} workers, step {args.step_ms:g} ms"

@@ -251,8 +251,8 @@ class BGRMeanSubtract(DataLoaderTransformer):
     def transform(self, t: Tensor) -> Tensor:
         _float_input("BGRMeanSubtract", t)
         mean = torch.as_tensor(self.pixel_mean, dtype=t.dtype, device=t.device)
-        runs = t.reshape(t.shape[0], len(self.pixel_mean), -1)
-        return (runs - mean[None, :, None]).reshape(t.shape)
+        t.view(t.shape[0], len(self.pixel_mean), -1).sub_(mean[None, :, None])  # in place, as neon
+        return t
 
 
 class ValueNormalize(DataLoaderTransformer):
@@ -275,7 +275,7 @@ class ValueNormalize(DataLoaderTransformer):
 
     def transform(self, t: Tensor) -> Tensor:
         _float_input("ValueNormalize", t)
-        return (t - self.xmin) / self.xspan * self.yspan + self.ymin
+        return t.sub_(self.xmin).mul_(self.yspan / self.xspan).add_(self.ymin)  # in place, as neon
 
 
 class DumpImage(DataLoaderTransformer):

@@ -11,6 +11,7 @@ from ...errors import UnsupportedNeonFeature
 from ._config import AeonConfigError, check_keys
 from .audio import AudioETL
 from .image import ImageAugmentation, ImageETL, PixelMaskETL
+from .manifest import read_element
 from .video import VideoETL
 
 __all__ = ["CharMapETL", "LabelETL", "Provider", "make_provider"]
@@ -126,7 +127,8 @@ _CHAR_MAP_KEYS: dict[str, Any] = {
 
 
 class Provider:
-    """One etl entry: its buffer names and axes, and ``load(bytes, rng, shared) -> buffers``.
+    """One etl entry: its buffer names and axes, and ``load(kind, value, rng, shared)`` ->
+    buffers.
 
     The spatial etls of one record (image, pixelmask, video) share one set of augmentation
     draws, made by the first of them from its input's size (``shared``), as aeon did.
@@ -139,21 +141,22 @@ class Provider:
         self.axes = [etl.axes] + ([(("0", 1),)] if len(self.names) > 1 else [])
 
     def load(
-        self, data: bytes, rng: np.random.Generator, shared: dict[str, Any]
+        self, kind: str, value: str, rng: np.random.Generator, shared: dict[str, Any]
     ) -> list[np.ndarray]:
-        """Decode, augment and lay out one element."""
-        if isinstance(self.etl, VideoETL):
-            frames = self.etl.decode(data)
-            if "params" not in shared:
-                shared["params"] = self.etl.make_params(rng, frames)
-            return [self.etl.transform(frames, shared["params"])]
-        if isinstance(self.etl, ImageETL):
-            img = self.etl.decode(data)
+        """Decode, augment and lay out one manifest element of type ``kind``."""
+        if isinstance(self.etl, ImageETL):  # Pillow reads FILE elements from their path
+            img = self.etl.decode(value if kind == "FILE" else read_element(kind, value))
             if "params" not in shared:
                 shared["params"] = self.image_aug.make_params(  # type: ignore[union-attr]
                     rng, img.size[0], img.size[1], self.etl.width, self.etl.height
                 )
             return [self.etl.transform(img, shared["params"])]
+        data = read_element(kind, value)
+        if isinstance(self.etl, VideoETL):
+            frames = self.etl.decode(data)
+            if "params" not in shared:
+                shared["params"] = self.etl.make_params(rng, frames)
+            return [self.etl.transform(frames, shared["params"])]
         if isinstance(self.etl, AudioETL):
             return self.etl.load(data, rng)
         return self.etl.load(data)

@@ -245,17 +245,17 @@ class ImageETL:
             )
         import_decoder("PIL.Image", "image")
 
-    def decode(self, data: bytes) -> Any:
-        """The decoded Pillow image, in RGB (or grey with ``channels`` 1)."""
+    def decode(self, data: bytes | str) -> Any:
+        """The decoded Pillow image (from the encoded bytes or a file path), in RGB (or grey
+        with ``channels`` 1)."""
         image = import_decoder("PIL.Image", "image")
-        with image.open(io.BytesIO(data)) as pil:
+        with image.open(data if isinstance(data, str) else io.BytesIO(data)) as pil:
             return pil.convert("L" if self.channels == 1 else "RGB")
 
     def transform(self, pil: Any, p: ImageParams) -> np.ndarray:
         """Crop, resize, colour-jitter, add lighting noise and flip one decoded image; returns
         the output buffer of one record (channels in BGR order)."""
         in_w, in_h = pil.size
-        out = np.zeros(self._shape(), dtype=self.dtype)
         if p.cropbox is not None:
             x, y, w, h = p.cropbox
             img = self._resize(pil.crop((x, y, x + w, y + h)), self.width, self.height)
@@ -272,8 +272,10 @@ class ImageETL:
             img = img[:, ::-1]
         h, w = img.shape[:2]
         if (h, w) == (self.height, self.width):
-            out[...] = img.transpose(2, 0, 1) if self.channel_major else img
-        elif self.aug.fixed_aspect_ratio:
+            planes = img.transpose(2, 0, 1) if self.channel_major else img
+            return np.array(planes, dtype=self.dtype, order="C")  # a writable copy
+        out = np.zeros(self._shape(), dtype=self.dtype)
+        if self.aug.fixed_aspect_ratio:
             view = out.transpose(1, 2, 0) if self.channel_major else out
             view[:h, :w] = img
         else:

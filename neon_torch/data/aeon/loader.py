@@ -18,7 +18,7 @@ import torch.utils.data
 
 from ._config import LOADER_DEFAULTS, AeonConfigError, check_keys
 from .etl import Provider, make_provider
-from .manifest import Manifest, read_element
+from .manifest import Manifest
 
 __all__ = ["DataLoader", "worker_count"]
 
@@ -59,7 +59,7 @@ class _Records(torch.utils.data.Dataset):
         shared: dict[str, Any] = {}
         rec = self.manifest.records[record]
         for kind, value, provider in zip(self.manifest.types, rec, self.providers, strict=True):
-            out.extend(provider.load(read_element(kind, value), rng, shared))
+            out.extend(provider.load(kind, value, rng, shared))
         return tuple(out)
 
 

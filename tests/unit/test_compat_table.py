@@ -95,7 +95,7 @@ def test_check_lists_every_unsupported_import(tmp_path: Path, capsys) -> None:
         "import numpy as np\n"
         "from neon.layers import Affine, Seq2Seq, BinaryAffine\n"
         "from helpers import something\n"
-        "import neon.data.aeon_shim\n"
+        "import neon.data.convert_manifest\n"
         "def f():\n"
         "    from neon.data import Ticker\n"
     )
@@ -105,7 +105,7 @@ def test_check_lists_every_unsupported_import(tmp_path: Path, capsys) -> None:
     assert listed == [
         "neon.layers.Seq2Seq",
         "neon.layers.BinaryAffine",
-        "neon.data.aeon_shim",
+        "neon.data.convert_manifest",
         "neon.data.Ticker",
         "neon.models.GAN",
     ]

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from .._object import NervanaObject
 from .._values import neon_values
+from ..backends.tensor import Tensor as NeonTensor
 from ..errors import ShapeMismatchError
 from ..layout import is_sequence_shape
 from ..registry import neon_type
@@ -49,10 +50,10 @@ class GeneralizedCost(NervanaObject):
         shape = in_obj.out_shape if isinstance(in_obj, Layer) else in_obj
         self._flatten = not (isinstance(shape, tuple) and is_sequence_shape(shape))
 
-    def _views(self, y: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
+    def _views(self, y: Tensor, t: Tensor | None) -> tuple[Tensor, Tensor | None]:
         if self._flatten and y.dim() != 2:
             y = y.reshape(y.shape[0], -1)  # (N, C, H, W) -> (N, C·H·W)
-        if t.shape != y.shape:
+        if t is not None and t.shape != y.shape:
             if t.numel() != y.numel():
                 raise ShapeMismatchError(
                     f"{self.name}: targets of shape {tuple(t.shape)} do not match outputs of "
@@ -79,13 +80,23 @@ class GeneralizedCost(NervanaObject):
         self.batch_cost(y, t)
         return self.cost  # type: ignore[return-value]
 
-    def get_errors(self, y: Tensor, t: Tensor) -> Tensor:
-        """neon's delta for ``y``: ``costfunc.bprop(y, t)``, shaped like ``y``."""
+    def get_errors(self, y: Any, t: Any) -> Any:
+        """neon's delta for ``y``: ``costfunc.bprop(y, t)``, shaped like ``y``.
+
+        Given backend Tensors in neon's ``(features, batch)`` layout (what ``Model.fprop``
+        returns for a backend Tensor input), it answers with one in that layout; ``t`` may then
+        be None for a cost that ignores its targets, as neon allowed.
+        """
+        if isinstance(y, NeonTensor):
+            rows = y.torch.reshape(y.shape[0], -1).T
+            targets = None if t is None else t.torch.reshape(t.shape[0], -1).T
+            return NeonTensor(self.get_errors(rows, targets).T.contiguous())
         shape = y.shape
         y2, t2 = self._views(y, t)
         with torch.no_grad():
             if getattr(self.costfunc, "_neon_style", False):  # neon-layout user cost
-                return from_neon(self.costfunc.bprop(to_neon(y2), to_neon(t2)), y2).reshape(shape)
+                t3 = None if t2 is None else to_neon(t2)
+                return from_neon(self.costfunc.bprop(to_neon(y2), t3), y2).reshape(shape)
             return self.costfunc.bprop(y2, t2).reshape(shape)
 
     @property

@@ -303,3 +303,28 @@ def test_word2vec_embedding_matrix(tmp_path: Path) -> None:
     path.write_bytes(blob[:-5])
     with pytest.raises(ValueError, match="ends inside a vector"):
         get_google_word2vec_W(str(path), {"good": 0})
+
+
+def test_deep_dream_style_gradient_to_the_input() -> None:
+    # deep_dream.py: model.fprop(be.array(image (C, H, W))), a cost ignoring its targets,
+    # model.bprop(delta).get() -> the gradient of the image
+    from neon_torch.transforms import Cost
+
+    class MaximizeActivations(Cost):
+        def __init__(self) -> None:
+            self.func = lambda y, t: self.be.sum(self.be.square(y), axis=0) / -2.0
+            self.funcgrad = lambda y, t: -y
+
+    be = gen_backend(batch_size=1, rng_seed=0)
+    model = Model([Conv((3, 3, 4), init=Gaussian(scale=0.1), padding=1)])
+    model.initialize((2, 5, 5), cost=GeneralizedCost(costfunc=MaximizeActivations()))
+    image = np.random.RandomState(0).rand(2, 5, 5).astype(np.float32)
+    out = model.fprop(be.array(image))
+    assert out.shape == (4 * 5 * 5, 1)
+    delta = model.cost.get_errors(out, None)
+    np.testing.assert_allclose(delta.get(), -out.get())
+    grad = model.bprop(delta).get().reshape(image.shape)
+    x = torch.tensor(image[None], requires_grad=True)
+    y = model.module(x)
+    (-(y**2).sum() / 2).backward()  # the gradient of the cost MaximizeActivations reports
+    np.testing.assert_allclose(grad, x.grad[0].numpy(), rtol=1e-5, atol=1e-6)

@@ -51,6 +51,7 @@ FF_CASES = [
     "merge3_conv_alphas",
     "merge3_mixed",
     "merge3_pool_last",
+    "h5_callbacks",
 ]
 
 
@@ -137,3 +138,50 @@ def test_model_string_and_optimized_layer_order(run: dict) -> None:
     assert str(run["model"]) == spec["model_str"]
     names = [layer.name for layer in run["model"].layers_to_optimize]
     assert names == spec["optimized_layers_in_order"]
+
+
+def _h5_nodes(path: Path) -> dict[str, Any]:
+    """Every group and dataset of an HDF5 file: kind, shape, dtype and attributes."""
+    import h5py
+
+    nodes: dict[str, Any] = {}
+    with h5py.File(path) as f:
+
+        def visit(name: str, obj: Any) -> None:
+            attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in obj.attrs.items()}
+            if isinstance(obj, h5py.Dataset):
+                nodes[name] = ("dataset", obj.shape, str(obj.dtype), attrs, obj[()])
+            else:
+                nodes[name] = ("group", attrs)
+
+        f.visititems(visit)
+    return nodes
+
+
+def test_callback_file_has_neons_datasets_and_attributes(tmp_path: Path) -> None:
+    """``Callbacks(output_file=...)`` (``-o``): the same groups, datasets, shapes, dtypes and
+    attributes as neon's file, and the same recorded costs, metrics and markers."""
+    from neon_torch.transforms import Misclassification as Metric
+
+    ref, spec = load_holdout("h5_callbacks")
+    gen_backend("cpu", rng_seed=0, batch_size=spec["batch_size"])
+    train = ArrayIterator(ref["X_train"], ref["y_train"], nclass=spec["nclass"])
+    evalset = ArrayIterator(ref["X_eval"], ref["y_eval"], nclass=spec["nclass"])
+    model = Model(layers=eval(spec["layers_src"]))
+    out = tmp_path / "cb.h5"
+    callbacks = Callbacks(
+        model,
+        eval_set=evalset,
+        eval_freq=spec["h5"]["eval_freq"],
+        metric=Metric(),
+        output_file=str(out),
+        progress_bar=False,
+    )
+    model.fit(train, eval(spec["cost_src"]), eval(spec["optimizer_src"]), spec["epochs"], callbacks)
+    ours, theirs = _h5_nodes(out), _h5_nodes(HOLDOUT / "h5_callbacks.h5")
+    assert sorted(ours) == sorted(theirs)
+    for name, node in theirs.items():
+        mine = ours[name]
+        assert mine[:-1] == node[:-1] if node[0] == "dataset" else mine == node, name
+        if node[0] == "dataset" and not name.startswith("time/"):  # time/*: wall clock
+            np.testing.assert_allclose(mine[-1], node[-1], rtol=1e-5, err_msg=name)

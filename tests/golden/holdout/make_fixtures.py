@@ -114,6 +114,12 @@ CASES = {
         f"Affine(3, {_G}, activation=Logistic())], [Affine(3, {_G}, activation=Tanh())]], "
         f"merge='stack'), Affine(5, {_G}, activation=Softmax())]"
     ),
+    # (4) the -o callback file: every dataset and attribute neon writes
+    "h5_callbacks": _ff(
+        f"[Affine(8, {_G}, activation=Rectlin()), Affine(5, {_G}, activation=Softmax())]",
+        epochs=3,
+        h5={"eval_freq": 1, "metric_src": "Misclassification()"},
+    ),
 }
 
 
@@ -190,7 +196,17 @@ def run_case(name: str) -> None:
                     grads.setdefault(key, []).append(g.get().copy())
                     after.setdefault(key, []).append(p.get().copy())
 
-    callbacks = Callbacks(model)
+    h5 = case.get("h5")
+    if h5:
+        callbacks = Callbacks(
+            model,
+            eval_set=evalset,
+            eval_freq=h5["eval_freq"],
+            metric=eval(h5["metric_src"]),
+            output_file=os.path.join(OUT, name + ".h5"),
+        )
+    else:
+        callbacks = Callbacks(model)
     callbacks.add_callback(Record())
     model.fit(
         train,

@@ -103,7 +103,7 @@ def load_into(model: Any, source: Any, load_states: bool = True) -> None:
             model._pending_load = (loaded, load_states)  # applied by model.initialize
             _apply_counters(model, loaded, load_states)
             return
-        model.layers.configure(_shape(shape))
+        model.layers.configure(_shape(shape, model))
         _allocate_quietly(model)
         try:  # the weights are new: nothing to copy back if the load fails
             _transaction(model, loaded, load_states, keep_tensors=False)
@@ -139,7 +139,14 @@ def restore_optimizer_state(model: Any, optimizer: Any) -> None:
 
 
 # -- internals ------------------------------------------------------------------------------
-def _shape(value: Any) -> Any:
+def _shape(value: Any, model: Any) -> Any:
+    """The stored ``train_input_shape`` as ``configure`` takes it: a list of per-stream shapes
+    when the model reads several streams (a ``MergeMultistream`` first), else one shape."""
+    from ..layers.merge import MergeMultistream
+
+    first = next(iter(getattr(model.layers, "layers", [])), None)
+    if isinstance(first, MergeMultistream) and isinstance(value, (list, tuple)):
+        return [tuple(s) if isinstance(s, (list, tuple)) else s for s in value]
     return tuple(value) if isinstance(value, list) else value
 
 

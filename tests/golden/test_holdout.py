@@ -24,6 +24,7 @@ from neon_torch.layers import (  # noqa: F401
     Conv,
     GeneralizedCost,
     MergeBroadcast,
+    MergeMultistream,
     Pooling,
 )
 from neon_torch.models import Model
@@ -51,12 +52,21 @@ FF_CASES = [
     "merge3_conv_alphas",
     "merge3_mixed",
     "merge3_pool_last",
+    "multistream_stack",
+    "multistream_lshape",
     "h5_callbacks",
 ]
 
 
 def load_holdout(case: str) -> tuple[Any, dict]:
     return np.load(HOLDOUT / f"{case}.npz"), json.loads((HOLDOUT / f"{case}.json").read_text())
+
+
+def _x(ref: Any, name: str) -> Any:
+    """The fixture's inputs: one array, or the list ``name/0``, ``name/1``, ... of streams."""
+    if name in ref.files:
+        return ref[name]
+    return [ref[f"{name}/{i}"] for i in range(sum(k.startswith(name + "/") for k in ref.files))]
 
 
 def _neon_params(layer: Any) -> list[np.ndarray]:
@@ -69,8 +79,8 @@ def _train(case: str) -> dict[str, Any]:
     ref, spec = load_holdout(case)
     gen_backend("cpu", rng_seed=0, batch_size=spec["batch_size"])
     lshape = tuple(spec["lshape"]) if spec.get("lshape") else None
-    train = ArrayIterator(ref["X_train"], ref["y_train"], nclass=spec["nclass"], lshape=lshape)
-    evalset = ArrayIterator(ref["X_eval"], ref["y_eval"], nclass=spec["nclass"], lshape=lshape)
+    train = ArrayIterator(_x(ref, "X_train"), ref["y_train"], nclass=spec["nclass"], lshape=lshape)
+    evalset = ArrayIterator(_x(ref, "X_eval"), ref["y_eval"], nclass=spec["nclass"], lshape=lshape)
     model = Model(layers=eval(spec["layers_src"]))
     cost = eval(spec["cost_src"])
     model.initialize(train, cost)
@@ -82,6 +92,7 @@ def _train(case: str) -> dict[str, Any]:
     return {
         "ref": ref,
         "spec": spec,
+        "evalset": evalset,
         "model": model,
         "init": init,
         "recorder": recorder,
@@ -185,3 +196,19 @@ def test_callback_file_has_neons_datasets_and_attributes(tmp_path: Path) -> None
         assert mine[:-1] == node[:-1] if node[0] == "dataset" else mine == node, name
         if node[0] == "dataset" and not name.startswith("time/"):  # time/*: wall clock
             np.testing.assert_allclose(mine[-1], node[-1], rtol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("case", ["multistream_stack", "multistream_lshape", "merge3_conv_alphas"])
+def test_trained_prm_files_load_and_reproduce_neons_outputs(case: str, tmp_path: Path) -> None:
+    """``Model('<case>.prm')`` of neon's trained file, and of the file neon_torch saves after
+    training the same way, give neon's ``get_outputs``."""
+    ref, spec = load_holdout(case)
+    lshape = tuple(spec["lshape"]) if spec.get("lshape") else None
+    gen_backend("cpu", rng_seed=0, batch_size=spec["batch_size"])
+    evalset = ArrayIterator(_x(ref, "X_eval"), ref["y_eval"], nclass=spec["nclass"], lshape=lshape)
+    loaded = Model(str(HOLDOUT / f"{case}.prm"))
+    np.testing.assert_allclose(loaded.get_outputs(evalset), ref["outputs_eval"], atol=1e-6)
+    trained = _train(case)["model"]
+    trained.save_params(str(tmp_path / "ours.prm"))
+    reloaded = Model(str(tmp_path / "ours.prm"))
+    np.testing.assert_allclose(reloaded.get_outputs(evalset), ref["outputs_eval"], atol=1e-6)

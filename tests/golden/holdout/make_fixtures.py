@@ -114,6 +114,20 @@ CASES = {
         f"Affine(3, {_G}, activation=Logistic())], [Affine(3, {_G}, activation=Tanh())]], "
         f"merge='stack'), Affine(5, {_G}, activation=Softmax())]"
     ),
+    # (2) MergeMultistream fed by an ArrayIterator over a list of arrays (with and without lshape)
+    "multistream_stack": _ff(
+        f"[MergeMultistream(layers=[[Affine(6, {_G}, activation=Rectlin())], "
+        f"[Affine(5, {_G}, activation=Tanh())], [Affine(3, {_G}, activation=Logistic())]], "
+        f"merge='stack'), Affine(5, {_G}, activation=Softmax())]",
+        nfeat=[14, 9, 4],
+    ),
+    "multistream_lshape": _ff(
+        f"[MergeMultistream(layers=[[Conv((3, 3, 3), padding=1, {_G}, activation=Rectlin())], "
+        f"[Conv((1, 1, 2), {_G}, activation=Tanh())]], merge='depth'), Pooling(2), "
+        f"Affine(5, {_G}, activation=Softmax())]",
+        nfeat=[2 * 6 * 6, 2 * 6 * 6],
+        lshape=[2, 6, 6],
+    ),
     # (4) the -o callback file: every dataset and attribute neon writes
     "h5_callbacks": _ff(
         f"[Affine(8, {_G}, activation=Rectlin()), Affine(5, {_G}, activation=Softmax())]",
@@ -129,12 +143,22 @@ def _teacher(x: np.ndarray, nclass: int, seed: int) -> np.ndarray:
 
 
 def _data(case: dict, seed: int = 1234):
+    """Train and eval arrays; ``nfeat`` a list gives a list of input streams (X a list)."""
     rng = np.random.RandomState(seed)
-    n = case["n_train"] + case["n_eval"]
-    x = rng.randn(n, case["nfeat"]).astype(np.float32)
-    y = _teacher(x, case["nclass"], seed + 1)
-    t = case["n_train"]
-    return x[:t], y[:t], x[t:], y[t:]
+    n, t = case["n_train"] + case["n_eval"], case["n_train"]
+    nfeat = case["nfeat"]
+    streams = [rng.randn(n, f).astype(np.float32) for f in np.atleast_1d(nfeat)]
+    y = _teacher(np.concatenate(streams, axis=1), case["nclass"], seed + 1)
+    if isinstance(nfeat, list):
+        return [x[:t] for x in streams], y[:t], [x[t:] for x in streams], y[t:]
+    return streams[0][:t], y[:t], streams[0][t:], y[t:]
+
+
+def _as_arrays(name: str, x) -> dict:
+    """``X`` (one array) or ``X/0``, ``X/1``, ... (a list of streams)."""
+    if isinstance(x, list):
+        return {f"{name}/{i}": a for i, a in enumerate(x)}
+    return {name: x}
 
 
 def _params(layer) -> list:
@@ -155,6 +179,7 @@ def run_case(name: str) -> None:
         Conv,
         GeneralizedCost,
         MergeBroadcast,
+        MergeMultistream,
         Pooling,
     )
     from neon.models import Model
@@ -177,7 +202,7 @@ def run_case(name: str) -> None:
     model = Model(layers=eval(case["layers_src"]))
     cost = eval(case["cost_src"])
     model.initialize(train, cost)
-    arrays = {"X_train": xt, "y_train": yt, "X_eval": xe, "y_eval": ye}
+    arrays = {"y_train": yt, "y_eval": ye, **_as_arrays("X_train", xt), **_as_arrays("X_eval", xe)}
     for layer in model.layers_to_optimize:
         for i, ((p, _), _) in enumerate(_params(layer)):
             arrays[f"param_init/{layer.name}/{i}"] = p.get().copy()

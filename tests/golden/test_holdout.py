@@ -17,15 +17,25 @@ import pytest
 from neon_torch.backends import gen_backend
 from neon_torch.callbacks import Callbacks
 from neon_torch.data import ArrayIterator
-from neon_torch.initializers import Constant, Gaussian  # noqa: F401 - eval'ed from the fixture
+from neon_torch.initializers import (  # noqa: F401 - eval'ed from the fixture
+    Constant,
+    Gaussian,
+    GlorotUniform,
+    Uniform,
+)
 from neon_torch.layers import (  # noqa: F401
     Activation,
     Affine,
     Conv,
+    DeepBiLSTM,
     GeneralizedCost,
+    LookupTable,
     MergeBroadcast,
     MergeMultistream,
     Pooling,
+    RecurrentLast,
+    RecurrentMean,
+    RecurrentSum,
 )
 from neon_torch.models import Model
 from neon_torch.optimizers import GradientDescentMomentum  # noqa: F401
@@ -54,6 +64,9 @@ FF_CASES = [
     "merge3_pool_last",
     "multistream_stack",
     "multistream_lshape",
+    "deepbilstm3_last",
+    "deepbilstm3_sum",
+    "deepbilstm4_mean",
     "h5_callbacks",
 ]
 

@@ -50,6 +50,23 @@ def _ff(layers: str, nfeat: int = 12, lshape=None, **extra) -> dict:
     return case
 
 
+def _seq(pool: str, hidden: int, depth: int) -> dict:
+    """LookupTable -> DeepBiLSTM(depth) -> pool -> Affine over token sequences."""
+    return _ff(
+        "[LookupTable(vocab_size=20, embedding_dim=8, init=Uniform(-0.5, 0.5)), "
+        f"DeepBiLSTM({hidden}, init=GlorotUniform(), activation=Tanh(), "
+        f"gate_activation=Logistic(), reset_cells=True, depth={depth}), {pool}, "
+        "Affine(2, init=GlorotUniform(), bias=Constant(0.0), activation=Softmax())]",
+        nfeat=5,
+        nclass=2,
+        tokens=20,
+        batch_size=16,
+        n_train=64,
+        n_eval=32,
+        optimizer_src="GradientDescentMomentum(0.1, momentum_coef=0.9)",
+    )
+
+
 CASES = {
     # (1) MergeBroadcast with three or more paths, several first-layer kinds per path
     "merge3_linear": _ff(
@@ -128,6 +145,10 @@ CASES = {
         nfeat=[2 * 6 * 6, 2 * 6 * 6],
         lshape=[2, 6, 6],
     ),
+    # (3) DeepBiLSTM deeper than 2 (neon's input errors of the split layers)
+    "deepbilstm3_last": _seq("RecurrentLast()", 16, 3),
+    "deepbilstm3_sum": _seq("RecurrentSum()", 12, 3),
+    "deepbilstm4_mean": _seq("RecurrentMean()", 10, 4),
     # (4) the -o callback file: every dataset and attribute neon writes
     "h5_callbacks": _ff(
         f"[Affine(8, {_G}, activation=Rectlin()), Affine(5, {_G}, activation=Softmax())]",
@@ -147,6 +168,12 @@ def _data(case: dict, seed: int = 1234):
     rng = np.random.RandomState(seed)
     n, t = case["n_train"] + case["n_eval"], case["n_train"]
     nfeat = case["nfeat"]
+    if case.get("tokens"):  # token ids (N, T); the teacher reads their one-hot counts
+        ids = rng.randint(case["tokens"], size=(n, nfeat))
+        counts = np.stack([(ids == k).sum(axis=1) for k in range(case["tokens"])], axis=1)
+        y = _teacher(counts.astype(np.float32), case["nclass"], seed + 1)
+        ids = ids.astype(np.float32)
+        return ids[:t], y[:t], ids[t:], y[t:]
     streams = [rng.randn(n, f).astype(np.float32) for f in np.atleast_1d(nfeat)]
     y = _teacher(np.concatenate(streams, axis=1), case["nclass"], seed + 1)
     if isinstance(nfeat, list):
@@ -172,15 +199,20 @@ def run_case(name: str) -> None:
     from neon.backends import gen_backend
     from neon.callbacks.callbacks import Callback, Callbacks
     from neon.data import ArrayIterator
-    from neon.initializers import Constant, Gaussian  # noqa: F401 - eval'ed
+    from neon.initializers import Constant, Gaussian, GlorotUniform, Uniform  # noqa: F401
     from neon.layers import (  # noqa: F401
         Activation,
         Affine,
         Conv,
+        DeepBiLSTM,
         GeneralizedCost,
+        LookupTable,
         MergeBroadcast,
         MergeMultistream,
         Pooling,
+        RecurrentLast,
+        RecurrentMean,
+        RecurrentSum,
     )
     from neon.models import Model
     from neon.optimizers import GradientDescentMomentum  # noqa: F401

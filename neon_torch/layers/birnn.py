@@ -42,6 +42,10 @@ class BiRNN(RecurrentBase):
 
     directions = 2
 
+    @property
+    def carries_state(self) -> bool:
+        return False  # both directions start from zeros on every call (see above)
+
     def __init__(
         self,
         output_size: int,

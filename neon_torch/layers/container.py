@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from ..errors import NotConfiguredError
@@ -87,6 +89,7 @@ class Sequential(LayerContainer):
         self.layers = nn.ModuleList(flatten_layers(layers))
         if len(self.layers) == 0:
             raise ValueError("Sequential needs at least one layer, got an empty list.")
+        self._delta_memory: Any = None
 
     def configure(self, in_obj: Any) -> Sequential:
         super().configure(in_obj)
@@ -95,7 +98,22 @@ class Sequential(LayerContainer):
             layer.configure(prev)
             prev = layer
         self.out_shape = self.layers[-1].out_shape
+        self._delta_memory = self._neon_error_buffers()
         return self
+
+    def _neon_error_buffers(self) -> Any:
+        """neon's shared error buffers, simulated when a split BiLSTM makes them visible
+        (see :mod:`neon_torch.layers._delta_memory`)."""
+        from ._delta_memory import DeltaMemory
+        from .birnn import BiLSTM
+
+        bilstms = [layer for layer in self.layers if isinstance(layer, BiLSTM)]
+        if not any(layer.split_inputs for layer in bilstms):
+            return None
+        memory = DeltaMemory(list(self.layers))
+        for layer in bilstms:
+            layer.delta_memory = weakref.ref(memory)
+        return memory
 
     def allocate(self) -> None:
         owners = [layer for layer in self.layers if layer.owns_output]
@@ -105,6 +123,11 @@ class Sequential(LayerContainer):
             layer.allocate()
 
     def forward(self, x: Tensor) -> Tensor:
+        memory = self._delta_memory
+        if memory is not None and torch.is_grad_enabled() and memory.active:
+            for layer in self.layers:
+                x = layer(memory.track(layer, x))
+            return x
         for layer in self.layers:
             x = layer(x)
         return x

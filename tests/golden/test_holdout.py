@@ -67,6 +67,7 @@ FF_CASES = [
     "deepbilstm3_last",
     "deepbilstm3_sum",
     "deepbilstm4_mean",
+    "deepbilstm2_wide_embed",
     "h5_callbacks",
 ]
 

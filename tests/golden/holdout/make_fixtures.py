@@ -50,10 +50,10 @@ def _ff(layers: str, nfeat: int = 12, lshape=None, **extra) -> dict:
     return case
 
 
-def _seq(pool: str, hidden: int, depth: int) -> dict:
+def _seq(pool: str, hidden: int, depth: int, embed: int = 8) -> dict:
     """LookupTable -> DeepBiLSTM(depth) -> pool -> Affine over token sequences."""
     return _ff(
-        "[LookupTable(vocab_size=20, embedding_dim=8, init=Uniform(-0.5, 0.5)), "
+        f"[LookupTable(vocab_size=20, embedding_dim={embed}, init=Uniform(-0.5, 0.5)), "
         f"DeepBiLSTM({hidden}, init=GlorotUniform(), activation=Tanh(), "
         f"gate_activation=Logistic(), reset_cells=True, depth={depth}), {pool}, "
         "Affine(2, init=GlorotUniform(), bias=Constant(0.0), activation=Softmax())]",
@@ -149,6 +149,7 @@ CASES = {
     "deepbilstm3_last": _seq("RecurrentLast()", 16, 3),
     "deepbilstm3_sum": _seq("RecurrentSum()", 12, 3),
     "deepbilstm4_mean": _seq("RecurrentMean()", 10, 4),
+    "deepbilstm2_wide_embed": _seq("RecurrentSum()", 6, 2, embed=24),
     # (4) the -o callback file: every dataset and attribute neon writes
     "h5_callbacks": _ff(
         f"[Affine(8, {_G}, activation=Rectlin()), Affine(5, {_G}, activation=Softmax())]",

@@ -26,6 +26,7 @@ from neon_torch.initializers import (  # noqa: F401 - eval'ed from the fixture
 from neon_torch.layers import (  # noqa: F401
     Activation,
     Affine,
+    BatchNorm,
     Conv,
     DeepBiLSTM,
     GeneralizedCost,
@@ -62,6 +63,7 @@ FF_CASES = [
     "merge3_conv_alphas",
     "merge3_mixed",
     "merge3_pool_last",
+    "merge3_bn_last",
     "multistream_stack",
     "multistream_lshape",
     "deepbilstm3_last",

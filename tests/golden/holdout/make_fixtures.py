@@ -124,6 +124,12 @@ CASES = {
         nfeat=2 * 6 * 6,
         lshape=[2, 6, 6],
     ),
+    "merge3_bn_last": _ff(
+        f"[Affine(10, {_G}, activation=Tanh()), MergeBroadcast(layers=[[Affine(6, {_G}, "
+        f"activation=Rectlin())], [Affine(5, {_G}, activation=Tanh())], [BatchNorm(), "
+        f"Affine(4, {_G}, activation=Rectlin())]], merge='stack', alphas=[0.5, 2.0, 1.0]), "
+        f"Affine(5, {_G}, activation=Softmax())]"
+    ),
     "merge4_deep_inner": _ff(
         f"[Affine(10, {_G}, activation=Tanh()), MergeBroadcast(layers=[[Affine(6, {_G}, "
         f"activation=Rectlin()), Affine(5, {_G}, batch_norm=True, activation=Tanh())], "
@@ -204,6 +210,7 @@ def run_case(name: str) -> None:
     from neon.layers import (  # noqa: F401
         Activation,
         Affine,
+        BatchNorm,
         Conv,
         DeepBiLSTM,
         GeneralizedCost,

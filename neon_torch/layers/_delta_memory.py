@@ -13,19 +13,20 @@ Two things make it visible:
   writes the backward half of its input error with ``beta=1``: it *adds* to whatever the
   memory holds, which is what the last writer of those elements left there (possibly in an
   earlier minibatch);
-* a ``BiLSTM``'s backward pass updates its incoming error in place: afterwards, time block
-  ``t`` of the forward half holds the total error of ``h_f[t]`` (output error plus the
-  recurrent error from step ``t+1``) and block ``t`` of the backward half that of ``h_b[t]``;
-  the error of each direction's zero initial state wraps around into the other end (block
-  ``T-1`` of the forward half, block 0 of the backward half).
+* an ``LSTM``'s or ``BiLSTM``'s backward pass updates its incoming error in place:
+  afterwards, time block ``t`` (of the forward half) holds the total error of ``h[t]`` (output
+  error plus the recurrent error from step ``t+1``) and block ``t`` of the backward half that
+  of ``h_b[t]``; the error of each direction's initial state wraps around into the other end
+  (block ``T-1`` of the forward half, block 0 of the backward half).
 
 :class:`DeltaMemory` keeps neon's two buffers (neon layout, flattened) for a ``Sequential``
 holding a split ``BiLSTM``: during the backward pass every owner's input gradient is written to
 its view (:func:`DeltaMemory.track`), a split ``BiLSTM``'s backward half is added to the memory
-and the sum is what the layer below receives, and every ``BiLSTM`` under an owner runs step by
-step with hooks that leave its in-place updates in the memory (:func:`unroll_updating_error`).
-Forward values are unchanged. Other in-place updates (unidirectional recurrent layers) are not
-simulated; neither is a split ``BiLSTM`` inside a nested container.
+and the sum is what the layer below receives, and every ``BiLSTM`` and zero-state ``LSTM``
+under an owner runs step by step with hooks that leave its in-place updates in the memory
+(:func:`unroll_updating_error`). Forward values are unchanged. Not simulated: the in-place
+updates of ``Recurrent``, ``GRU`` and of an ``LSTM`` call that starts from a carried state, and
+split ``BiLSTM`` layers inside nested containers.
 """
 
 from __future__ import annotations
@@ -101,9 +102,11 @@ class DeltaMemory:
         view = buf[: flat.numel()].reshape(neon.shape)
         return layout.neon_to_batch_first(view.clone(), layer.in_shape)
 
-    def reads_error(self, layer: Any) -> bool:
-        """Whether ``layer``'s incoming error lives in the memory (an owner is above it)."""
-        return id(layer) in self.error_owner
+    def updates_error_of(self, layer: Any) -> bool:
+        """Whether ``layer``'s in-place updates of its incoming error must be kept now: while
+        gradients are recorded, the error lives in the memory (an owner is above the layer)
+        and some layer adds to the memory."""
+        return torch.is_grad_enabled() and id(layer) in self.error_owner and self.active
 
     def error_view(self, layer: Any, like: Tensor) -> Tensor:
         """``layer``'s incoming error in the memory, neon layout ``(F, T·N)`` (``like``: a
@@ -145,12 +148,12 @@ def unroll_updating_error(
     error: Any,
     rows: slice,
     reverse: bool,
-) -> Tensor:
+) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """One LSTM direction over ``x`` ``(N, T, nin)`` (time-reversed for the backward
     direction, ``reverse``), step by step from zero states, leaving neon's in-place updates of
     its incoming error in ``error()[rows]`` (the memory view, neon layout) during the backward
     pass: each step's total output error, and the initial state's error added at the far
-    end."""
+    end. Returns the outputs ``(N, T, nout)`` and the last ``(h, c)``."""
     w_in, w_rec, b = weights
     n, steps = x.shape[0], x.shape[1]
     h0 = x.new_zeros(n, w_rec.shape[1], requires_grad=True)
@@ -163,7 +166,7 @@ def unroll_updating_error(
         step = steps - 1 - p if reverse else p
         state[0].register_hook(_store(error, rows, _block(step, n), add=False))
     h0.register_hook(_store(error, rows, _block(0 if reverse else steps - 1, n), add=True))
-    return stack_steps(outs)
+    return stack_steps(outs), state
 
 
 def _block(step: int, n: int) -> slice:

@@ -148,9 +148,7 @@ class BiLSTM(BiRNN):
 
     def forward(self, x: Tensor) -> Tensor:
         memory = self.delta_memory() if self.delta_memory is not None else None
-        if memory is None or not torch.is_grad_enabled() or not memory.reads_error(self):
-            return super().forward(x)
-        if not memory.active:
+        if memory is None or not memory.updates_error_of(self):
             return super().forward(x)
         x_f, x_b = self._directions(x)
         (w_f, w_b), n = self.weights(), self.output_size
@@ -159,8 +157,8 @@ class BiLSTM(BiRNN):
             return memory.error_view(self, x)
 
         acts = (self.activation, self.gate_activation, error)
-        y_f = unroll_updating_error(x_f, w_f, *acts, slice(0, n), reverse=False)
-        y_b = unroll_updating_error(x_b, w_b, *acts, slice(n, 2 * n), reverse=True)
+        y_f, _ = unroll_updating_error(x_f, w_f, *acts, slice(0, n), reverse=False)
+        y_b, _ = unroll_updating_error(x_b, w_b, *acts, slice(n, 2 * n), reverse=True)
         return torch.cat([y_f, y_b.flip(1)], -1)
 
     def _unroll(self, x: Tensor, weights: tuple[Tensor, Tensor, Tensor]) -> Tensor:

@@ -107,12 +107,12 @@ class Sequential(LayerContainer):
         from ._delta_memory import DeltaMemory
         from .birnn import BiLSTM
 
-        bilstms = [layer for layer in self.layers if isinstance(layer, BiLSTM)]
-        if not any(layer.split_inputs for layer in bilstms):
+        if not any(isinstance(layer, BiLSTM) and layer.split_inputs for layer in self.layers):
             return None
         memory = DeltaMemory(list(self.layers))
-        for layer in bilstms:
-            layer.delta_memory = weakref.ref(memory)
+        for layer in self.layers:
+            if hasattr(layer, "delta_memory"):  # layers that update their error in place
+                layer.delta_memory = weakref.ref(memory)
         return memory
 
     def allocate(self) -> None:

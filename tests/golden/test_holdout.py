@@ -24,6 +24,7 @@ from neon_torch.initializers import (  # noqa: F401 - eval'ed from the fixture
     Uniform,
 )
 from neon_torch.layers import (  # noqa: F401
+    LSTM,
     Activation,
     Affine,
     BatchNorm,
@@ -70,6 +71,7 @@ FF_CASES = [
     "deepbilstm3_sum",
     "deepbilstm4_mean",
     "deepbilstm2_wide_embed",
+    "deepbilstm2_lstm_top",
     "h5_callbacks",
 ]
 

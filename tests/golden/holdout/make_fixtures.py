@@ -156,6 +156,12 @@ CASES = {
     "deepbilstm3_sum": _seq("RecurrentSum()", 12, 3),
     "deepbilstm4_mean": _seq("RecurrentMean()", 10, 4),
     "deepbilstm2_wide_embed": _seq("RecurrentSum()", 6, 2, embed=24),
+    "deepbilstm2_lstm_top": _seq(
+        "LSTM(16, init=GlorotUniform(), activation=Tanh(), gate_activation=Logistic(), "
+        "reset_cells=True), RecurrentLast()",
+        6,
+        2,
+    ),
     # (4) the -o callback file: every dataset and attribute neon writes
     "h5_callbacks": _ff(
         f"[Affine(8, {_G}, activation=Rectlin()), Affine(5, {_G}, activation=Softmax())]",
@@ -208,6 +214,7 @@ def run_case(name: str) -> None:
     from neon.data import ArrayIterator
     from neon.initializers import Constant, Gaussian, GlorotUniform, Uniform  # noqa: F401
     from neon.layers import (  # noqa: F401
+        LSTM,
         Activation,
         Affine,
         BatchNorm,

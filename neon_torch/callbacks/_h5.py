@@ -3,12 +3,11 @@
 ``callback_data`` is an in-memory dict keyed by HDF5 paths (``'cost/train'``, ``'cost/loss'``,
 ``'metrics/<name>'``, ``'time_markers/minibatch'``, ``'time/train/start_time'``, ...); keys
 starting with ``_`` are private. Callbacks declare the full length and the attributes of their
-datasets with :func:`declare`, and the attributes of a group with :func:`declare_group`
-(neon puts ``epochs_complete`` / ``minibatches_complete`` on group ``time_markers``);
-:func:`write_file` writes everything (zero-padded to the
-declared length, as neon preallocates) with group ``config`` carrying ``total_minibatches`` and
-``total_epochs``. The file is rewritten atomically at every epoch end, so it can be read while
-training runs.
+datasets with :func:`declare`, and the attributes of a group with :func:`declare_group` (neon
+puts ``epochs_complete`` / ``minibatches_complete`` on group ``time_markers``);
+:func:`write_file` writes everything (zero-padded to the declared length, as neon preallocates)
+with group ``config`` carrying ``total_minibatches`` and ``total_epochs``. The file is rewritten
+atomically at every epoch end, so it can be read while training runs.
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 ``BiLSTM`` layers).
 
 neon's ``Sequential`` gives the layers that own an input-error buffer (``deltas``) views of just
-two global buffers, in turn: the second layer gets buffer 0, the next owner buffer 1, the next
-buffer 0 again, ... (the first layer, which reads the data, gets none; ``Bias``, ``Dropout``,
-``Reshape`` and ``DataTransform`` own none). Every view starts at the buffer's first element,
-so a layer's error buffer shares memory with the error buffers of the owners two, four, ...
-places away. Most layers overwrite their whole view before it is read, so this is invisible.
-Two things make it visible:
+two global buffers, in turn: the first owner after the first layer gets buffer 0, the next owner
+buffer 1, the next buffer 0 again, ... (the first layer, which reads the data, gets none;
+``Bias``, ``Dropout``, ``Reshape`` and ``DataTransform`` own none). Every view starts at the
+buffer's first element, so a layer's error buffer shares memory with the error buffers of the
+owners two, four, ... places away. Most layers overwrite their whole view before it is read, so
+this is invisible. Two things make it visible:
 
 * a ``BiLSTM`` with ``split_inputs=True`` (every layer of a ``DeepBiLSTM`` after the first)
   writes the backward half of its input error with ``beta=1``: it *adds* to whatever the

@@ -126,6 +126,7 @@ class MergeBroadcast(_Merge):
                 "paths; give one per path."
             )
         self.alphas = list(alphas) if alphas is not None else [1.0] * len(self.layers)
+        self._path_alphas = self.alphas  # the alphas neon's backend applies, set by configure
 
     def configure(self, in_obj: Any) -> MergeBroadcast:
         Layer.configure(self, in_obj)

@@ -3,10 +3,11 @@
 ``callback_data`` is an in-memory dict keyed by HDF5 paths (``'cost/train'``, ``'cost/loss'``,
 ``'metrics/<name>'``, ``'time_markers/minibatch'``, ``'time/train/start_time'``, ...); keys
 starting with ``_`` are private. Callbacks declare the full length and the attributes of their
-datasets with :func:`declare`; :func:`write_file` writes everything (zero-padded to the
-declared length, as neon preallocates) with group ``config`` carrying ``total_minibatches`` and
-``total_epochs``. The file is rewritten atomically at every epoch end, so it can be read while
-training runs.
+datasets with :func:`declare`, and the attributes of a group with :func:`declare_group` (neon
+puts ``epochs_complete`` / ``minibatches_complete`` on group ``time_markers``);
+:func:`write_file` writes everything (zero-padded to the declared length, as neon preallocates)
+with group ``config`` carrying ``total_minibatches`` and ``total_epochs``. The file is rewritten
+atomically at every epoch end, so it can be read while training runs.
 """
 
 from __future__ import annotations
@@ -16,12 +17,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["declare", "write_file"]
+__all__ = ["declare", "declare_group", "write_file"]
 
 
 def declare(callback_data: dict, key: str, length: int | None = None, **attrs: Any) -> None:
     """Record the full length (None: as stored) and HDF5 attributes of dataset ``key``."""
     callback_data.setdefault("_h5", {})[key] = (length, attrs)
+
+
+def declare_group(callback_data: dict, group: str, **attrs: Any) -> None:
+    """Record HDF5 attributes of group ``group`` (written with its datasets)."""
+    callback_data.setdefault("_h5_groups", {}).setdefault(group, {}).update(attrs)
 
 
 def _padded(value: Any, length: int | None) -> np.ndarray:
@@ -49,4 +55,8 @@ def write_file(path: str, callback_data: dict) -> None:
             dataset = f.create_dataset(key, data=_padded(value, length))
             for name, attr in attrs.items():
                 dataset.attrs[name] = attr
+        for group, attrs in callback_data.get("_h5_groups", {}).items():
+            node = f.require_group(group)
+            for name, attr in attrs.items():
+                node.attrs[name] = attr
     os.replace(tmp, path)

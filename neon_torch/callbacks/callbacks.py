@@ -162,9 +162,9 @@ class Callbacks(NervanaObject):
         markers = self.callback_data.get("time_markers/minibatch")
         if markers is not None and epoch < len(markers):
             markers[epoch] = self.epoch_marker
-        _h5.declare(
+        _h5.declare_group(
             self.callback_data,
-            "time_markers/minibatch",
+            "time_markers",
             epochs_complete=epoch + 1,
             minibatches_complete=self.epoch_marker,
         )
@@ -319,8 +319,8 @@ class LossCallback(Callback):
     def on_train_begin(self, callback_data: dict, model: Any, epochs: int) -> None:
         callback_data["cost/loss"] = np.zeros(0, dtype=np.float32)
         callback_data["time/loss"] = np.zeros(0, dtype=np.float32)
-        for key in ("cost/loss", "time/loss"):
-            _declare_per_eval(callback_data, key, epochs, self.epoch_freq)
+        _declare_per_eval(callback_data, "cost/loss", epochs, self.epoch_freq)
+        _h5.declare(callback_data, "time/loss", epochs // self.epoch_freq)  # neon: no attrs
 
     def on_epoch_end(self, callback_data: dict, model: Any, epoch: int) -> None:
         start = time.time()

@@ -2,8 +2,9 @@
 
 OUT's suffix chooses the format: ``.pt`` (a PyTorch state dict saved with ``torch.save``),
 ``.safetensors`` (the same state dict), ``.pt2`` (a ``torch.export`` program of the plain
-module; input shape from the file, batch size ``--batch-size``) or ``.prm`` (neon_torch's
-format, e.g. to convert a neon pickle once and for all).
+module; input shape from the file; it takes any batch size, or only ``--batch-size`` when that
+is given, for a model that cannot be exported otherwise) or ``.prm`` (neon_torch's format, e.g.
+to convert a neon pickle once and for all).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from ..errors import PrmFormatError
+from ..errors import PrmFormatError, UnsupportedNeonFeature
 
 NAME = "convert"
 HELP = "convert a .prm file (neon or neon_torch) to .pt, .safetensors, .pt2 or .prm"
@@ -26,7 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="a neon .prm/.pkl (optionally gzipped) or neon_torch .prm")
     parser.add_argument("output", help=f"output file; its suffix is one of {', '.join(_SUFFIXES)}")
     parser.add_argument(
-        "--batch-size", type=_batch_size, default=1, help="example batch for .pt2 (1 to 65536)"
+        "--batch-size",
+        type=_batch_size,
+        default=None,
+        help=".pt2 only: export for this one batch size, 1 to 65536 (default: any batch size)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
 
@@ -87,13 +92,7 @@ def _convert_to_torch(args: argparse.Namespace, out: Path) -> None:
     module = to_torch_module(model)
     _say(args, f"built {type(module).__name__} with {len(module.state_dict())} tensors; writing")
     if out.suffix == ".pt2":
-        shape = model.layers.in_shape
-        dims = (shape,) if isinstance(shape, int) else tuple(shape)
-        if len(dims) == 2:  # neon (F, T) sequences are (N, T, F) batch-first
-            dims = (dims[1], dims[0])
-        param = next(module.parameters())
-        example = torch.zeros((args.batch_size, *dims), dtype=param.dtype)
-        program = torch.export.export(module, (example,))
+        program = _export(module, model.layers.in_shape, args.batch_size)
         with atomic_write(out) as f:
             torch.export.save(program, f)
         return
@@ -107,3 +106,36 @@ def _convert_to_torch(args: argparse.Namespace, out: Path) -> None:
     else:
         with atomic_write(out) as f:
             torch.save(state, f)
+
+
+def _export(module: Any, in_shape: Any, batch_size: int | None) -> Any:
+    """``torch.export`` program of ``module``: batch dimension dynamic, or ``batch_size``.
+
+    The input is one batch-first tensor, or a list of them for a model that reads several
+    streams (``in_shape`` a list); neon's ``(F, T)`` sequences are ``(N, T, F)``.
+    """
+    import torch
+
+    streams = in_shape if isinstance(in_shape, list) else [in_shape]
+    dtype = next(module.parameters()).dtype
+    size = batch_size or 2  # an example of 1 would make torch specialize the batch to 1
+    examples = [torch.zeros((size, *_sample_dims(s)), dtype=dtype) for s in streams]
+    inputs = (examples,) if isinstance(in_shape, list) else (examples[0],)
+    if batch_size is not None:
+        return torch.export.export(module, inputs)
+    batch = torch.export.Dim("batch", min=1)
+    per_input = [{0: batch} for _ in examples]
+    dynamic = (per_input,) if isinstance(in_shape, list) else (per_input[0],)
+    try:
+        return torch.export.export(module, inputs, dynamic_shapes=dynamic)
+    except Exception as exc:  # torch raises several kinds for a batch it cannot keep symbolic
+        raise UnsupportedNeonFeature(
+            f"this model cannot be exported for any batch size ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}); pass --batch-size N to export it "
+            "for batch size N only."
+        ) from exc
+
+
+def _sample_dims(shape: Any) -> tuple[int, ...]:
+    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    return (dims[1], dims[0]) if len(dims) == 2 else dims  # (F, T) -> (T, F)

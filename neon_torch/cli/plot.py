@@ -43,10 +43,11 @@ def _read(path: str) -> dict[str, Any]:
                 "file written with -o / Callbacks(output_file=...)."
             )
         markers = f["time_markers/minibatch"]
-        done = int(markers.attrs.get("minibatches_complete", len(f["cost/train"])))
+        progress = f["time_markers"].attrs  # neon keeps the progress on the group
+        done = int(progress.get("minibatches_complete", len(f["cost/train"])))
         data: dict[str, Any] = {
             "train": np.asarray(f["cost/train"])[:done],
-            "markers": np.asarray(markers)[: int(markers.attrs.get("epochs_complete", 0))],
+            "markers": np.asarray(markers)[: int(progress.get("epochs_complete", 0))],
             "evals": {},
         }
         keys = ["cost/loss"] + [f"metrics/{k}" for k in f.get("metrics", {})]

@@ -20,7 +20,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from ..errors import NotConfiguredError
+from ..errors import NotConfiguredError, UnsupportedNeonFeature
 
 __all__ = ["sequence_module", "to_state_dict", "to_torch_module"]
 
@@ -65,15 +65,30 @@ def to_torch_module(source: Any) -> nn.Module:
     uses only ``torch.nn`` and :mod:`neon_torch.convert.modules`, and ``torch.export``
     exports it.
 
+    Recurrent layers must be stateless (``reset_cells=True``): a plain module starts every
+    call from zero states, while neon's default ``reset_cells=False`` seeds each call with the
+    previous call's last state, so such a model is refused rather than converted to something
+    that computes other outputs.
+
     Raises:
         NotConfiguredError: the model has no weights yet (call ``initialize`` first).
-        UnsupportedNeonFeature: a layer without a plain-torch equivalent.
+        UnsupportedNeonFeature: a layer without a plain-torch equivalent, or a stateful
+            recurrent layer.
     """
     model = _model(source)
     if not model.initialized:
         raise NotConfiguredError(
             "The model has no weights yet; call model.initialize(dataset) (or load a .prm) "
             "before converting it."
+        )
+    stateful = [
+        layer.name for layer in model.layers.modules() if getattr(layer, "carries_state", False)
+    ]
+    if stateful:
+        raise UnsupportedNeonFeature(
+            f"recurrent layers {stateful} are stateful (neon's default reset_cells=False: each "
+            "call starts from the previous call's last state), which a plain torch module "
+            "does not do; set layer.reset_cells = True on them to convert the zero-state form."
         )
     module = model.layers.to_torch()
     module.eval()

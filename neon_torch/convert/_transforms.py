@@ -7,7 +7,7 @@ from typing import Any
 from torch import nn
 
 from ..errors import UnsupportedNeonFeature
-from .modules import FlatSoftmax, Scale
+from .modules import ClippedRectlin, FlatSoftmax, Scale
 
 __all__ = ["transform_module"]
 
@@ -19,6 +19,8 @@ def transform_module(transform: Any, flat_features: bool) -> nn.Module:
     if kind == "Rectlin":
         slope = float(getattr(transform, "slope", 0) or 0)
         return nn.LeakyReLU(slope) if slope else nn.ReLU()
+    if kind == "Rectlinclip":
+        return ClippedRectlin(float(transform.slope or 0), float(transform.xcut))
     if kind == "Logistic":
         return nn.Sigmoid()
     if kind == "Tanh":

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 __all__ = [
+    "ClippedRectlin",
     "DropDepth",
     "FeatureBias",
     "FlatSoftmax",
@@ -59,6 +60,18 @@ class Scale(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x * self.factor
+
+
+class ClippedRectlin(nn.Module):
+    """neon's Rectlinclip: ``min(max(x, 0) + slope * min(x, 0), xcut)``."""
+
+    def __init__(self, slope: float, xcut: float) -> None:
+        super().__init__()
+        self.slope, self.xcut = float(slope), float(xcut)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = nn.functional.leaky_relu(x, self.slope) if self.slope else torch.relu(x)
+        return torch.clamp(y, max=self.xcut)
 
 
 class NeonDropout(nn.Module):

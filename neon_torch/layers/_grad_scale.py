@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["scale_grad"]
+__all__ = ["applied_alpha", "scale_grad"]
 
 
 class _ScaleGrad(torch.autograd.Function):
@@ -29,3 +29,20 @@ def scale_grad(x: Tensor, alpha: float) -> Tensor:
     if alpha == 1 or not torch.is_grad_enabled() or not x.requires_grad:
         return x
     return _ScaleGrad.apply(x, float(alpha))
+
+
+def applied_alpha(first: Any, alpha: float, overwrites: bool, cpu: bool) -> float:
+    """The alpha neon's CPU backend really applies to the input gradient a path writes, when
+    ``first`` is the path's first layer and ``overwrites`` says the path writes the shared
+    gradient buffer first (neon's ``beta=0``) instead of adding to it.
+
+    The CPU matrix products of ``Linear``, ``Convolution`` and ``Deconvolution`` skip the
+    alpha scaling when they overwrite (``beta=0``): that path's gradient arrives unscaled. Every
+    other layer, and every other backend, applies ``alpha``.
+    """
+    from .convolution import Convolution, Deconvolution
+    from .linear import Linear
+
+    if cpu and overwrites and isinstance(first, (Linear, Convolution, Deconvolution)):
+        return 1.0
+    return float(alpha)

@@ -215,6 +215,12 @@ class RecurrentBase(ParameterLayer):
         )
 
     # -- state ------------------------------------------------------------------------------
+    @property
+    def carries_state(self) -> bool:
+        """Whether a call starts from the previous call's last state (neon's default
+        ``reset_cells=False``) instead of zeros."""
+        return not self.reset_cells
+
     def reset_state(self) -> None:
         """Forget the carried hidden (and cell) state: the next call starts from zeros."""
         self._state = None

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ from ..backends.backend import current_backend
 from ..errors import LayerConfigError
 from ..registry import neon_type
 from ._base import Layer
-from ._bilstm_error import carry_input_error, unroll_updating_error
+from ._delta_memory import unroll_updating_error
 from ._recurrent import RecurrentBase, interpret_in_shape, sequence_input
 from ._recurrent_torch import lstm_module, rnn_module, torch_weights
 from .lstm import lstm_unroll, require_gate_activation
@@ -41,6 +40,10 @@ class BiRNN(RecurrentBase):
     """
 
     directions = 2
+
+    @property
+    def carries_state(self) -> bool:
+        return False  # both directions start from zeros on every call (see above)
 
     def __init__(
         self,
@@ -74,10 +77,7 @@ class BiRNN(RecurrentBase):
         seq = sequence_input(self, x, self.nin, self.nsteps)
         half = self._nin_per_direction
         x_f, x_b = (seq[..., :half], seq[..., half:]) if self.split_inputs else (seq, seq)
-        return x_f, self._backward_input(x_b).flip(1)
-
-    def _backward_input(self, x_b: Tensor) -> Tensor:
-        return x_b
+        return x_f, x_b.flip(1)
 
     def _unroll(self, x: Tensor, weights: tuple[Tensor, Tensor, Tensor]) -> Tensor:
         return rnn_unroll(x, *weights, self.activation, None)[0]
@@ -85,11 +85,7 @@ class BiRNN(RecurrentBase):
     def forward(self, x: Tensor) -> Tensor:
         x_f, x_b = self._directions(x)
         w_f, w_b = self.weights()
-        return torch.cat([self._unroll(x_f, w_f), self._unroll_backward(x_b, w_b).flip(1)], -1)
-
-    def _unroll_backward(self, x: Tensor, weights: tuple[Tensor, Tensor, Tensor]) -> Tensor:
-        """The backward direction over time-reversed ``x``."""
-        return self._unroll(x, weights)
+        return torch.cat([self._unroll(x_f, w_f), self._unroll(x_b, w_b).flip(1)], -1)
 
     def to_torch(self) -> nn.Module:
         """``nn.RNN(bidirectional=True)`` (batch-first, output sequence only) for Tanh /
@@ -120,10 +116,11 @@ class BiLSTM(BiRNN):
     selects the step-by-step path).
 
     neon 2.6 quirk kept by default: with ``split_inputs=True`` (the second and later layers of a
-    ``DeepBiLSTM``) the backward half of the input error is added to the delta buffer without
-    clearing it, and the BiLSTM below leaves its own in-place updates there, so errors of
-    earlier minibatches leak into later ones (see :mod:`neon_torch.layers._bilstm_error`). Set
-    ``layer.neon_input_error = False`` on the split layer for the true gradient.
+    ``DeepBiLSTM``) the backward half of the input error is added to neon's shared error buffer
+    without clearing it, so what other layers (and earlier minibatches) left in that memory
+    leaks into the gradient; a ``Sequential`` holding such a layer simulates neon's buffers
+    (see :mod:`neon_torch.layers._delta_memory`). Set ``layer.neon_input_error = False`` on
+    the split layers for the true gradient.
 
     Shape:
         input ``(N, T, nin)``; output ``(N, T, 2·output_size)``.
@@ -147,25 +144,22 @@ class BiLSTM(BiRNN):
         self.gate_activation = gate_activation
         self.fused = True
         self.neon_input_error = True
-        self.carried_error: Tensor | None = None
-        self._error_sink: Any = None
+        self.delta_memory: Any = None  # weakref to the DeltaMemory of its Sequential
 
-    def configure(self, in_obj: Any) -> BiLSTM:
-        super().configure(in_obj)
-        if self.split_inputs and isinstance(in_obj, BiLSTM):
-            in_obj._error_sink = weakref.ref(self)  # the layer whose error buffer it updates
-        return self
+    def forward(self, x: Tensor) -> Tensor:
+        memory = self.delta_memory() if self.delta_memory is not None else None
+        if memory is None or not memory.updates_error_of(self):
+            return super().forward(x)
+        x_f, x_b = self._directions(x)
+        (w_f, w_b), n = self.weights(), self.output_size
 
-    def _backward_input(self, x_b: Tensor) -> Tensor:
-        if self.split_inputs and self.neon_input_error and torch.is_grad_enabled():
-            return carry_input_error(x_b, self)
-        return x_b
+        def error() -> Tensor:
+            return memory.error_view(self, x)
 
-    def _unroll_backward(self, x: Tensor, weights: tuple[Tensor, Tensor, Tensor]) -> Tensor:
-        sink = self._error_sink() if self._error_sink is not None else None
-        if sink is not None and sink.neon_input_error and torch.is_grad_enabled():
-            return unroll_updating_error(x, weights, self.activation, self.gate_activation, sink)
-        return self._unroll(x, weights)
+        acts = (self.activation, self.gate_activation, error)
+        y_f, _ = unroll_updating_error(x_f, w_f, *acts, slice(0, n), reverse=False)
+        y_b, _ = unroll_updating_error(x_b, w_b, *acts, slice(n, 2 * n), reverse=True)
+        return torch.cat([y_f, y_b.flip(1)], -1)
 
     def _unroll(self, x: Tensor, weights: tuple[Tensor, Tensor, Tensor]) -> Tensor:
         y, _ = lstm_unroll(x, weights, self.activation, self.gate_activation, None, self.fused)

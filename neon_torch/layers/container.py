@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,6 +89,7 @@ class Sequential(LayerContainer):
         self.layers = nn.ModuleList(flatten_layers(layers))
         if len(self.layers) == 0:
             raise ValueError("Sequential needs at least one layer, got an empty list.")
+        self._delta_memory: Any = None
 
     def configure(self, in_obj: Any) -> Sequential:
         super().configure(in_obj)
@@ -96,7 +98,22 @@ class Sequential(LayerContainer):
             layer.configure(prev)
             prev = layer
         self.out_shape = self.layers[-1].out_shape
+        self._delta_memory = self._neon_error_buffers()
         return self
+
+    def _neon_error_buffers(self) -> Any:
+        """neon's shared error buffers, simulated when a split BiLSTM makes them visible
+        (see :mod:`neon_torch.layers._delta_memory`)."""
+        from ._delta_memory import DeltaMemory
+        from .birnn import BiLSTM
+
+        if not any(isinstance(layer, BiLSTM) and layer.split_inputs for layer in self.layers):
+            return None
+        memory = DeltaMemory(list(self.layers))
+        for layer in self.layers:
+            if hasattr(layer, "delta_memory"):  # layers that update their error in place
+                layer.delta_memory = weakref.ref(memory)
+        return memory
 
     def allocate(self) -> None:
         owners = [layer for layer in self.layers if layer.owns_output]
@@ -110,7 +127,11 @@ class Sequential(LayerContainer):
             for layer in self.layers:
                 x = layer(x)
             return x
+        memory = self._delta_memory  # neon's shared delta buffers (DeepBiLSTM stacks)
+        track = memory is not None and torch.is_grad_enabled() and memory.active
         for layer in self.layers:
+            if track:
+                x = memory.track(layer, x)
             # neon's layer.inputs / layer.outputs (read in neon layout on access)
             state = layer.__dict__
             state["_fwd_in"] = x

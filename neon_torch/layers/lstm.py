@@ -127,13 +127,31 @@ class LSTM(RecurrentBase):
         require_gate_activation(self, gate_activation)
         self.gate_activation = gate_activation
         self.fused = True
+        self.delta_memory: Any = None  # weakref to neon's simulated error buffers, if any
 
     def forward(self, x: Tensor) -> Tensor:
         seq = sequence_input(self, x, self.nin, self.nsteps)
         carried = self._carried(x)
-        y, state = lstm_unroll(
-            seq, self.weights()[0], self.activation, self.gate_activation, carried, self.fused
-        )
+        memory = self.delta_memory() if self.delta_memory is not None else None
+        if carried is None and memory is not None and memory.updates_error_of(self):
+            from ._delta_memory import unroll_updating_error
+
+            def error() -> Tensor:
+                return memory.error_view(self, x)
+
+            y, state = unroll_updating_error(
+                seq,
+                self.weights()[0],
+                self.activation,
+                self.gate_activation,
+                error,
+                slice(0, self.output_size),
+                reverse=False,
+            )
+        else:
+            y, state = lstm_unroll(
+                seq, self.weights()[0], self.activation, self.gate_activation, carried, self.fused
+            )
         self._keep(state)
         return y
 

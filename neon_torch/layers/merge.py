@@ -8,10 +8,11 @@ import torch
 from torch import Tensor, nn
 
 from .. import layout
+from ..backends.backend import current_backend
 from ..errors import LayerConfigError, ShapeMismatchError
 from ..registry import neon_type
 from ._base import Layer, Shape, resolve_in_shape, shape_size
-from ._grad_scale import scale_grad
+from ._grad_scale import applied_alpha, scale_grad
 from .container import LayerContainer, Sequential
 
 __all__ = ["MergeBroadcast", "MergeMultistream", "MergeSum", "as_path"]
@@ -104,6 +105,12 @@ class MergeBroadcast(_Merge):
     ``'recurrent'`` concatenates sequences along time. The gradient sent to the input is
     ``Σ alphas[i] · (gradient of path i)``; ``alphas`` default to 1 for every path.
 
+    neon's CPU backend runs the paths' backward passes last path first; the last path
+    overwrites the shared input gradient and the others add to it. When that last path starts
+    with a ``Linear``, ``Convolution`` or ``Deconvolution``, its alpha is dropped (their CPU
+    products skip alpha when they overwrite): ``gen_backend('cpu')`` reproduces it, the other
+    backends apply every alpha.
+
     Shape:
         input ``(N, *in_shape)``; output ``(N, ΣF_i)``, ``(N, ΣC_i, H, W)`` or
         ``(N, ΣT_i, F)``.
@@ -119,17 +126,24 @@ class MergeBroadcast(_Merge):
                 "paths; give one per path."
             )
         self.alphas = list(alphas) if alphas is not None else [1.0] * len(self.layers)
+        self._path_alphas = self.alphas  # the alphas neon's backend applies, set by configure
 
     def configure(self, in_obj: Any) -> MergeBroadcast:
         Layer.configure(self, in_obj)
         for path in self.layers:
             path.configure(in_obj)
         self.out_shape = self._merged_shape([path.out_shape for path in self.layers])
+        cpu = current_backend().name == "cpu"
+        last = len(self.layers) - 1
+        self._path_alphas = [
+            applied_alpha(path.layers[0], alpha, i == last, cpu)
+            for i, (path, alpha) in enumerate(zip(self.layers, self.alphas, strict=True))
+        ]
         return self
 
     def forward(self, x: Tensor) -> Tensor:
         return self._combine(
-            [path(scale_grad(x, a)) for path, a in zip(self.layers, self.alphas, strict=True)]
+            [path(scale_grad(x, a)) for path, a in zip(self.layers, self._path_alphas, strict=True)]
         )
 
     def to_torch(self) -> nn.Module:

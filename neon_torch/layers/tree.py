@@ -10,9 +10,8 @@ from ..backends.backend import current_backend
 from ..errors import LayerConfigError
 from ..registry import neon_type
 from ._base import Layer
-from ._grad_scale import scale_grad
+from ._grad_scale import applied_alpha, scale_grad
 from .branch import BranchNode
-from .linear import Linear
 from .merge import _Paths
 
 __all__ = ["SingleOutputTree", "Tree"]
@@ -32,9 +31,10 @@ class Tree(_Paths):
 
     neon's CPU backend drops a branch's alpha when the branch writes its gradient into the
     node first (it is the last branch of a run of branches sharing that node) and its first
-    layer is a ``Linear``: its matrix product ignores ``alpha`` when it overwrites. The real
-    neon 2.6 ``tree_branch`` run shows it, and ``gen_backend('cpu')`` reproduces it; the other
-    backends apply every alpha, as neon's GPU backend does.
+    layer is a ``Linear``, ``Convolution`` or ``Deconvolution``: their matrix products ignore
+    ``alpha`` when they overwrite (see :func:`~neon_torch.layers._grad_scale.applied_alpha`).
+    The real neon 2.6 ``tree_branch`` run shows it, and ``gen_backend('cpu')`` reproduces it;
+    the other backends apply every alpha, as neon's GPU backend does.
 
     Shape:
         input ``(N, *in_shape)``; output a list of batch-first tensors; ``out_shape`` is the
@@ -81,8 +81,7 @@ class Tree(_Paths):
         for i, branch in enumerate(branches):
             overwrites = i + 1 == len(branches) or branches[i + 1].layers[0] is not branch.layers[0]
             first = branch.layers[1] if len(branch.layers) > 1 else None
-            drop = cpu and overwrites and isinstance(first, Linear)
-            out.append(1.0 if drop else float(self.alphas[i + 1]))
+            out.append(applied_alpha(first, self.alphas[i + 1], overwrites, cpu))
         return out
 
     def nested_str(self, level: int = 0) -> str:

@@ -136,7 +136,7 @@ def _load_into(model: Any, loaded: LoadedFile, load_states: bool, built_from_fil
             _apply_counters(model, loaded, load_states)
             return
         try:
-            model.layers.configure(_input_shape(shape, loaded.path))
+            model.layers.configure(_input_shape(shape, loaded.path, model))
         except (TypeError, ValueError, ArithmeticError, LookupError) as err:
             if isinstance(err, NeonTorchError):
                 raise
@@ -191,8 +191,24 @@ def restore_optimizer_state(model: Any, optimizer: Any) -> None:
 
 
 # -- internals ------------------------------------------------------------------------------
-def _input_shape(value: Any, source: str) -> int | tuple[int, ...]:
-    """``train_input_shape`` as neon stores it: a positive int or a short tuple of them."""
+def _input_shape(value: Any, source: str, model: Any) -> Any:
+    """``train_input_shape`` as neon stores it, checked: a positive int or a short tuple of
+    them, or, when the model reads several streams (a ``MergeMultistream`` first), one such
+    shape per stream."""
+    from ..layers.merge import MergeMultistream
+
+    first = next(iter(getattr(model.layers, "layers", [])), None)
+    if (
+        isinstance(first, MergeMultistream)
+        and isinstance(value, (list, tuple))
+        and 0 < len(value) <= 64
+    ):
+        return [_one_shape(s, source) for s in value]
+    return _one_shape(value, source)
+
+
+def _one_shape(value: Any, source: str) -> int | tuple[int, ...]:
+    """One input shape: a positive int or a tuple of up to 5 of them."""
     dims = list(value) if isinstance(value, (list, tuple)) else [value]
     ok = 1 <= len(dims) <= 5 and all(
         isinstance(d, (int, np.integer)) and not isinstance(d, bool) and 0 < d <= MAX_CONFIG_INT

@@ -91,3 +91,23 @@ def test_activation_forward_and_neon_backward(spec: dict) -> None:
     np.testing.assert_allclose(
         x.grad.numpy().T, expected * upstream.numpy().T, rtol=1e-5, atol=3e-7
     )
+
+
+@pytest.mark.parametrize("spec", SPEC["activations"], ids=lambda s: s["activation"])
+def test_activation_converts_to_a_plain_torch_module_with_neons_values(spec: dict) -> None:
+    from neon_torch.convert._transforms import transform_module
+
+    module = transform_module(eval(spec["activation"]), flat_features=True)
+    assert type(module).__module__.startswith(("torch.nn", "neon_torch.convert.modules"))
+    got = module(bf("act_x")).numpy().T
+    np.testing.assert_allclose(got, REF[f"{spec['key']}/fprop"], rtol=1e-6, atol=1e-7)
+
+
+def test_every_activation_neon_torch_provides_is_in_the_fixture() -> None:
+    """So that the conversion test above covers every neon activation neon_torch has."""
+    from neon_torch.registry import available
+
+    tested = {spec["activation"].split("(")[0] for spec in SPEC["activations"]}
+    prefix = "neon.transforms.activation."
+    provided = {name[len(prefix) :] for name in available() if name.startswith(prefix)}
+    assert provided and provided <= tested

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ __all__ = [
     "Recorder",
     "check_initial_weights",
     "check_per_layer_outputs",
+    "fresh_name_counters",
     "keyed",
     "structure",
 ]
@@ -44,6 +46,22 @@ class Recorder(Callback):
 
     def on_epoch_end(self, callback_data: dict, model: Any, epoch: int) -> None:
         self.epoch_costs.append(model.total_cost.item())
+
+
+def fresh_name_counters() -> None:
+    """Name counters as in a fresh process: a class with no live object forgets its own
+    counter, so it counts from its nearest ancestor's again, as a class never instantiated
+    (neon's counters go down when objects die, but not back to where a fresh process starts)."""
+    from neon_torch._object import NervanaObject
+
+    gc.collect()
+    live = {t for t in map(type, gc.get_objects()) if issubclass(t, NervanaObject)}
+    todo = list(NervanaObject.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if "_name_counter" in cls.__dict__ and cls not in live:
+            del cls._name_counter
 
 
 def keyed(ref: Any, prefix: str) -> dict[tuple[str, int], np.ndarray]:

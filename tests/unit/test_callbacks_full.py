@@ -87,7 +87,7 @@ def test_output_file_in_neons_layout(tmp_path: Path) -> None:
     with h5py.File(out) as f:
         assert dict(f["config"].attrs) == {"total_minibatches": 12, "total_epochs": 4}
         markers = f["time_markers/minibatch"]
-        assert list(markers[:]) == [3, 6, 9, 12] and markers.attrs["epochs_complete"] == 4
+        assert list(markers[:]) == [3, 6, 9, 12] and f["time_markers"].attrs["epochs_complete"] == 4
         train = f["cost/train"][:]
         assert train.shape == (12,) and f["cost/train"].attrs["time_markers"] == "minibatch"
         loss = f["cost/loss"]

@@ -97,7 +97,7 @@ def layers_from(source: Any) -> tuple[LayerContainer, LoadedFile]:
             f"{loaded.path}: backend.compat_mode {str(compat)[:40]!r}; expected 'neon' or 'caffe'."
         )
     if "train_input_shape" in tree:
-        _input_shape(tree["train_input_shape"], loaded.path)
+        _check_input_shape(tree["train_input_shape"], loaded.path)
     be = current_backend()
     loaded.compat_before = be.compat_mode
     be.compat_mode = "caffe" if compat == "caffe" else None
@@ -205,6 +205,17 @@ def _input_shape(value: Any, source: str, model: Any) -> Any:
     ):
         return [_one_shape(s, source) for s in value]
     return _one_shape(value, source)
+
+
+def _check_input_shape(value: Any, source: str) -> None:
+    """Refuse a ``train_input_shape`` that is neither one shape nor one per input stream."""
+    try:
+        _one_shape(value, source)
+    except PrmFormatError:
+        if not (isinstance(value, (list, tuple)) and 0 < len(value) <= 64):
+            raise
+        for stream in value:
+            _one_shape(stream, source)
 
 
 def _one_shape(value: Any, source: str) -> int | tuple[int, ...]:

@@ -36,7 +36,7 @@ def test_gadgets_build_nothing_and_leave_the_victim(tmp_path: Path, kind: str) -
         cases.extend((str(path), entry) for entry in ENTRIES)
     before = sorted(p.name for p in tmp_path.iterdir())
     results = run_cases(cases, tmp_path / "run", victim=victim)
-    assert all(r["victim_ok"] for r in results)
+    assert all(r.get("victim_ok") for r in results), [r for r in results if not r.get("victim_ok")]
     assert victim.read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "run") == before
     # inspect only prints a file; every other entry point must refuse each gadget

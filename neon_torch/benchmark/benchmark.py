@@ -18,6 +18,7 @@ the CPU and on CUDA alike.
 from __future__ import annotations
 
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -83,24 +84,36 @@ class _LayerClock:
         outs = [t for t in _tensors(output) if t.requires_grad]
         if not outs:
             return
-        outs[0].register_hook(self._backward_start)
+        # the hooks hold the clock weakly: tensors kept by the layer (neon's ``outputs``) must
+        # not keep the layer alive through a hook
+        clock = weakref.ref(self)
+
+        def start(_grad: Tensor) -> None:
+            if (me := clock()) is not None:
+                me._backward_start()
+
+        def end(_grad: Any) -> None:
+            if (me := clock()) is not None:
+                me._backward_end()
+
+        outs[0].register_hook(start)
         ins = [t for a in args for t in _tensors(a) if t.requires_grad]
         params = [p for p in self._layer.parameters() if p.requires_grad]
         if ins:
-            ins[0].register_hook(self._backward_end)
+            ins[0].register_hook(end)
         elif params:
             handle: list[Any] = []
 
             def done(_grads: Any) -> None:
                 handle[0].remove()  # one backward pass per forward call
-                self._backward_end(None)
+                end(None)
 
             handle.append(register_multi_grad_hook(params, done))
 
-    def _backward_start(self, _grad: Tensor) -> None:
+    def _backward_start(self) -> None:
         self._back = self._now()
 
-    def _backward_end(self, _grad: Any) -> None:
+    def _backward_end(self) -> None:
         self.bprop.append((self._now() - self._back) * 1e3)
 
 

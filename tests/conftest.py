@@ -25,6 +25,15 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_name_counters_per_module() -> None:
+    """Every test module names layers as a fresh process would: neon's per-class counters
+    inherit from ancestors, so earlier modules' objects could otherwise shift the names."""
+    from .helpers.golden import fresh_name_counters
+
+    fresh_name_counters()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_state() -> Any:
     """Each test starts like a fresh neon process: no backend, names counted from 0."""

@@ -7,6 +7,7 @@ from .hdf5iterator import HDF5Iterator, HDF5IteratorAutoencoder, HDF5IteratorOne
 from .image import CIFAR10, MNIST
 from .imdb import IMDB
 from .text import Text, VocabularyError
+from .ticker import CopyTask, PrioritySortTask, RepeatCopyTask, Task, Ticker
 
 __all__ = [
     "CIFAR10",
@@ -14,6 +15,7 @@ __all__ = [
     "MNIST",
     "PTB",
     "ArrayIterator",
+    "CopyTask",
     "Dataset",
     "DatasetFileError",
     "DatasetFormatError",
@@ -22,7 +24,11 @@ __all__ = [
     "HDF5IteratorOneHot",
     "LabelError",
     "NervanaDataIterator",
+    "PrioritySortTask",
+    "RepeatCopyTask",
     "Shakespeare",
+    "Task",
     "Text",
+    "Ticker",
     "VocabularyError",
 ]

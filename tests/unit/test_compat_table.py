@@ -97,7 +97,7 @@ def test_check_lists_every_unsupported_import(tmp_path: Path, capsys) -> None:
         "from helpers import something\n"
         "import neon.data.convert_manifest\n"
         "def f():\n"
-        "    from neon.data import Ticker\n"
+        "    from neon.callbacks import HistCallback\n"
     )
     assert main(["check", str(script)]) == 1
     out = capsys.readouterr().out.splitlines()
@@ -106,7 +106,7 @@ def test_check_lists_every_unsupported_import(tmp_path: Path, capsys) -> None:
         "neon.layers.Seq2Seq",
         "neon.layers.BinaryAffine",
         "neon.data.convert_manifest",
-        "neon.data.Ticker",
+        "neon.callbacks.HistCallback",
         "neon.models.GAN",
     ]
     assert out[0].startswith(f"{script}:2: ") and out[-1].endswith("see docs/compat.md")

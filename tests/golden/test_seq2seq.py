@@ -1,0 +1,86 @@
+"""A char_rae-style Seq2Seq (GRU encoder and decoder) against real neon 2.6 (fixture
+seq2seq/, written by ``tests/golden/seq/make_seq2seq_fixture.py``): the cost of every
+minibatch over 30 epochs, ``get_outputs`` (decoder fed its own outputs), ``eval`` with
+``Misclassification``, ``get_outputs_beam`` with 3 beams, and neon's ``.prm`` of the trained
+model loaded here giving the same outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neon_torch.backends import gen_backend
+from neon_torch.callbacks import Callback, Callbacks
+from neon_torch.data import Text
+from neon_torch.initializers import Uniform
+from neon_torch.layers import GRU, Affine, GeneralizedCost, Seq2Seq
+from neon_torch.models import Model
+from neon_torch.optimizers import RMSProp
+from neon_torch.transforms import CrossEntropyMulti, Logistic, Misclassification, Softmax, Tanh
+
+FOLDER = Path(__file__).parents[1] / "data" / "neon_ref" / "seq2seq"
+BSZ, STEPS, HIDDEN, EPOCHS = 4, 6, 12, 30
+
+
+class _CostTrace(Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.costs: list[float] = []
+
+    def on_minibatch_end(self, callback_data, model, epoch, minibatch) -> None:
+        self.costs.append(float(model.cost.cost))
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return dict(np.load(FOLDER / "seq2seq.npz"))
+
+
+def _data():
+    train = Text(STEPS, str(FOLDER / "train.txt"), reverse_target=True, get_prev_target=True)
+    valid = Text(STEPS, str(FOLDER / "valid.txt"), vocab=train.vocab, reverse_target=True)
+    return train, valid
+
+
+def _gru(name: str) -> GRU:
+    init = Uniform(low=-0.08, high=0.08)
+    return GRU(
+        HIDDEN, init, activation=Tanh(), gate_activation=Logistic(), reset_cells=True, name=name
+    )
+
+
+def test_training_outputs_and_beam_search_match_neon(ref):
+    gen_backend("cpu", rng_seed=0, batch_size=BSZ)
+    train, valid = _data()
+    init = Uniform(low=-0.08, high=0.08)
+    decoder = [_gru("GRU1Dec"), Affine(train.nout, init, bias=init, activation=Softmax())]
+    model = Model(layers=Seq2Seq([[_gru("GRU1Enc")], decoder], decoder_connections=[0]))
+    callbacks = Callbacks(model)
+    trace = _CostTrace()
+    callbacks.add_callback(trace)
+    model.fit(
+        train,
+        optimizer=RMSProp(gradient_clip_value=5),
+        num_epochs=EPOCHS,
+        cost=GeneralizedCost(costfunc=CrossEntropyMulti(usebits=True)),
+        callbacks=callbacks,
+    )
+    np.testing.assert_allclose(trace.costs, ref["cost"], rtol=1e-4)
+    np.testing.assert_allclose(model.get_outputs(valid), ref["outputs"], rtol=1e-4, atol=1e-6)
+    misclass = model.eval(valid, metric=Misclassification(steps=STEPS))
+    np.testing.assert_allclose(np.asarray(misclass).ravel(), ref["misclass"].ravel())
+    beam = model.get_outputs_beam(valid, num_beams=3)
+    assert beam.shape == ref["beam"].shape == (8, STEPS, 1)
+    np.testing.assert_array_equal(beam, ref["beam"])
+
+
+def test_neon_prm_loads_and_runs(ref):
+    gen_backend("cpu", rng_seed=0, batch_size=BSZ)
+    _, valid = _data()
+    model = Model(str(FOLDER / "seq2seq.prm"))
+    assert isinstance(model.layers, Seq2Seq)
+    assert model.layers.num_encoder_layers == 1 and model.layers.decoder_connections == [0]
+    np.testing.assert_allclose(model.get_outputs(valid), ref["outputs"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(model.get_outputs_beam(valid, num_beams=3), ref["beam"])

@@ -65,6 +65,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "neon.util": (),
     "neon.util.argparser": ("neon_torch.util.argparser",),
     "neon.util.persist": ("neon_torch.util.persist",),
+    "neon.util.beamsearch": ("neon_torch.util.beamsearch",),
     "neon.util.compat": ("neon_torch.compat._py_compat",),
 }
 
@@ -91,7 +92,10 @@ EXTRA: dict[str, dict[str, str]] = {
 _GAN = "neon's GAN models and costs are not provided yet"
 _VIS = "a visualisation helper of neon's; use neon-torch plot or torch tooling"
 _DET = "object detection (Faster-RCNN) support is not provided"
-_SEQ = "sequence-to-sequence / skip-thought models are not provided yet"
+_SEQ = (
+    "this part of neon's sequence-to-sequence family is not provided yet (Seq2Seq with GRU "
+    "decoders and beam search are)"
+)
 _BIN = "binarized networks (neon's bit-shift arithmetic) are not provided"
 _AEON = (
     "aeon's manifest tools (old comma-separated manifests, indexing) are not provided; write "
@@ -139,7 +143,6 @@ UNSUPPORTED: dict[str, str] = {
     "neon.data.convert_manifest": _AEON,
     "neon.data.indexer": _AEON,
     "neon.data.TextNMT": _SEQ,
-    "neon.util.beamsearch": _SEQ,
     "neon.transforms.BLEUScore": _SEQ,
     "neon.backends.OpTreeNode": _OPTREE,
     "neon.backends.OpCollection": _OPTREE,

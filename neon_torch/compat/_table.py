@@ -93,7 +93,7 @@ _GAN = "neon's GAN models and costs are not provided yet"
 _VIS = "a visualisation helper of neon's; use neon-torch plot or torch tooling"
 _DET = "object detection (Faster-RCNN) support is not provided"
 _SEQ = (
-    "this part of neon's sequence-to-sequence family is not provided yet (Seq2Seq with GRU "
+    "this part of neon's sequence-to-sequence family is not provided yet (Seq2Seq with GRU or LSTM "
     "decoders and beam search are)"
 )
 _BIN = "binarized networks (neon's bit-shift arithmetic) are not provided"

@@ -15,6 +15,7 @@ from ._base import Layer
 from ._recurrent import RecurrentBase
 from .container import LayerContainer, Sequential
 from .gru import GRU
+from .lstm import LSTM
 
 __all__ = ["Decoder", "Encoder", "Seq2Seq"]
 
@@ -126,10 +127,10 @@ class Seq2Seq(LayerContainer):
                 )
             self.decoder_connections = list(range(len(encoder._recurrent)))
         for layer in decoder._recurrent:
-            if not isinstance(layer, GRU):
+            if type(layer) not in (GRU, LSTM):
                 raise UnsupportedNeonFeature(
                     f"Seq2Seq: decoder layer {layer.name!r} is a {type(layer).__name__}; only "
-                    "GRU decoders are provided."
+                    "GRU and LSTM decoders take an initial state here."
                 )
 
     def configure(self, in_obj: Any) -> Seq2Seq:

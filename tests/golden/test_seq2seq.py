@@ -1,4 +1,4 @@
-"""A char_rae-style Seq2Seq (GRU encoder and decoder) against real neon 2.6 (fixture
+"""A char_rae-style Seq2Seq (GRU, and LSTM, encoder and decoder) against real neon 2.6 (fixture
 seq2seq/, written by ``tests/golden/seq/make_seq2seq_fixture.py``): the cost of every
 minibatch over 30 epochs, ``get_outputs`` (decoder fed its own outputs), ``eval`` with
 ``Misclassification``, ``get_outputs_beam`` with 3 beams, and neon's ``.prm`` of the trained
@@ -15,7 +15,7 @@ from neon_torch.backends import gen_backend
 from neon_torch.callbacks import Callback, Callbacks
 from neon_torch.data import Text
 from neon_torch.initializers import Uniform
-from neon_torch.layers import GRU, Affine, GeneralizedCost, Seq2Seq
+from neon_torch.layers import GRU, LSTM, Affine, GeneralizedCost, Seq2Seq
 from neon_torch.models import Model
 from neon_torch.optimizers import RMSProp
 from neon_torch.transforms import CrossEntropyMulti, Logistic, Misclassification, Softmax, Tanh
@@ -33,9 +33,8 @@ class _CostTrace(Callback):
         self.costs.append(float(model.cost.cost))
 
 
-@pytest.fixture(scope="module")
-def ref():
-    return dict(np.load(FOLDER / "seq2seq.npz"))
+def _ref(cell: str) -> dict:
+    return dict(np.load(FOLDER / ("seq2seq.npz" if cell == "gru" else "seq2seq_lstm.npz")))
 
 
 def _data():
@@ -44,19 +43,22 @@ def _data():
     return train, valid
 
 
-def _gru(name: str) -> GRU:
+def _cell(kind: type, name: str) -> GRU | LSTM:
     init = Uniform(low=-0.08, high=0.08)
-    return GRU(
+    return kind(
         HIDDEN, init, activation=Tanh(), gate_activation=Logistic(), reset_cells=True, name=name
     )
 
 
-def test_training_outputs_and_beam_search_match_neon(ref):
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_training_outputs_and_beam_search_match_neon(cell):
+    ref = _ref(cell)
+    kind = GRU if cell == "gru" else LSTM
     gen_backend("cpu", rng_seed=0, batch_size=BSZ)
     train, valid = _data()
     init = Uniform(low=-0.08, high=0.08)
-    decoder = [_gru("GRU1Dec"), Affine(train.nout, init, bias=init, activation=Softmax())]
-    model = Model(layers=Seq2Seq([[_gru("GRU1Enc")], decoder], decoder_connections=[0]))
+    decoder = [_cell(kind, "Dec"), Affine(train.nout, init, bias=init, activation=Softmax())]
+    model = Model(layers=Seq2Seq([[_cell(kind, "Enc")], decoder], decoder_connections=[0]))
     callbacks = Callbacks(model)
     trace = _CostTrace()
     callbacks.add_callback(trace)
@@ -76,7 +78,8 @@ def test_training_outputs_and_beam_search_match_neon(ref):
     np.testing.assert_array_equal(beam, ref["beam"])
 
 
-def test_neon_prm_loads_and_runs(ref):
+def test_neon_prm_loads_and_runs():
+    ref = _ref("gru")
     gen_backend("cpu", rng_seed=0, batch_size=BSZ)
     _, valid = _data()
     model = Model(str(FOLDER / "seq2seq.prm"))

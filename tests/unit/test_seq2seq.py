@@ -12,7 +12,16 @@ from neon_torch.backends import gen_backend
 from neon_torch.data import Text
 from neon_torch.errors import LayerConfigError, UnsupportedNeonFeature
 from neon_torch.initializers import Uniform
-from neon_torch.layers import GRU, LSTM, Affine, Decoder, Encoder, GeneralizedCost, Seq2Seq
+from neon_torch.layers import (
+    GRU,
+    LSTM,
+    Affine,
+    Decoder,
+    Encoder,
+    GeneralizedCost,
+    Recurrent,
+    Seq2Seq,
+)
 from neon_torch.models import Model
 from neon_torch.optimizers import RMSProp
 from neon_torch.transforms import CrossEntropyMulti, Logistic, Softmax, Tanh
@@ -42,10 +51,10 @@ def test_unpaired_recurrent_layers_need_connections():
     assert Seq2Seq([[_gru(), _gru()], [_gru()]], decoder_connections=[1]).decoder_connections
 
 
-def test_lstm_decoder_is_refused():
-    lstm = LSTM(5, Uniform(), activation=Tanh(), gate_activation=Logistic())
-    with pytest.raises(UnsupportedNeonFeature, match="GRU"):
-        Seq2Seq([_gru(), lstm])
+def test_plain_recurrent_decoder_is_refused():
+    rnn = Recurrent(5, Uniform(), activation=Tanh())
+    with pytest.raises(UnsupportedNeonFeature, match="GRU and LSTM"):
+        Seq2Seq([_gru(), rnn])
 
 
 def test_init_state_starts_the_call_and_receives_gradient():
@@ -94,3 +103,16 @@ def test_beam_output_layout():
     assert beam.shape == (valid.ndata, 6, 1) and beam.dtype == np.float32
     assert np.all((beam >= 0) & (beam < valid.nclass))
     assert model.get_outputs_beam(valid).shape == (valid.ndata, 6, valid.nclass)
+
+
+def test_lstm_init_state_sets_h_and_sends_error_back():
+    lstm = LSTM(3, Uniform(), activation=Tanh(), gate_activation=Logistic(), reset_cells=True)
+    lstm.configure((2, 4))
+    lstm.allocate()
+    x = torch.randn(4, 4, 2)
+    h0 = torch.randn(4, 3, requires_grad=True)
+    lstm.init_state = h0
+    y = lstm(x)
+    y.sum().backward()
+    assert h0.grad is not None and h0.grad.abs().sum() > 0
+    assert not torch.allclose(y.detach(), lstm(x).detach())

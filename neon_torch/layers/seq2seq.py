@@ -196,3 +196,12 @@ class Seq2Seq(LayerContainer):
                 states = self.decoder_states()
                 outputs.append(z)
         return torch.cat(outputs, dim=1)
+
+    def to_torch(self) -> nn.Module:
+        """Not provided: neon's inference loop (outputs fed back one step at a time, states
+        handed from the encoder) has no plain-torch module here; always raises."""
+        raise UnsupportedNeonFeature(
+            f"Seq2Seq {self.name!r}: no plain-torch conversion (its inference feeds each output "
+            "back as the next input); use model.get_outputs or the encoder/decoder layers' own "
+            "to_torch()."
+        )

@@ -61,16 +61,17 @@ class BeamSearch(NervanaObject):
                     best = np.vstack(ranked).argsort(axis=0)[-live:]  # (live, bsz)
                     parent, token = best // nout, best % nout
                     columns = np.arange(bsz)
-                    old = [h.copy() for h in history]
+                    old = np.stack(history)  # (beams, steps, bsz)
+                    ranked_all = np.stack(ranked)  # (parents, nout, bsz)
+                    stacked = [torch.stack(layer) for layer in zip(*new_states, strict=True)]
+                    rows = torch.as_tensor(columns, device=inputs.device)
                     states = []
                     for b in range(live):
-                        for n in range(bsz):
-                            history[b][:, n] = old[parent[b, n]][:, n]
-                            scores[b][n] = ranked[parent[b, n]][token[b, n], n]
+                        history[b] = old[parent[b], :, columns].T.copy()
                         history[b][t] = token[b]
+                        scores[b] = ranked_all[parent[b], token[b], columns]
                         pick = torch.as_tensor(parent[b], device=inputs.device)
-                        stacked = [torch.stack(layer) for layer in zip(*new_states, strict=True)]
-                        states.append([s[pick, torch.as_tensor(columns)] for s in stacked])
+                        states.append([s[pick, rows] for s in stacked])
                     feeds = [
                         torch.nn.functional.one_hot(
                             torch.as_tensor(token[b], device=inputs.device), nout

@@ -116,3 +116,10 @@ def test_lstm_init_state_sets_h_and_sends_error_back():
     y.sum().backward()
     assert h0.grad is not None and h0.grad.abs().sum() > 0
     assert not torch.allclose(y.detach(), lstm(x).detach())
+
+
+def test_to_torch_is_refused():
+    model, _, valid = _model()
+    model.initialize(valid)
+    with pytest.raises(UnsupportedNeonFeature, match="plain-torch"):
+        model.layers.to_torch()

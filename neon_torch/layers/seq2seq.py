@@ -15,6 +15,7 @@ from ._base import Layer
 from ._recurrent import RecurrentBase
 from .container import LayerContainer, Sequential
 from .gru import GRU
+from .lookup_table import LookupTable
 from .lstm import LSTM
 
 __all__ = ["Decoder", "Encoder", "Seq2Seq"]
@@ -179,6 +180,15 @@ class Seq2Seq(LayerContainer):
             for layer, n in zip(recurrent, full, strict=True):
                 layer.nsteps = n
 
+    def check_one_hot_decoder(self) -> None:
+        """Refuse step-by-step inference for a decoder that reads token ids (a
+        ``LookupTable`` first, where neon feeds back the argmax): not provided yet."""
+        if isinstance(self.decoder.layers[0], LookupTable):
+            raise UnsupportedNeonFeature(
+                f"Seq2Seq {self.name!r}: inference with a LookupTable decoder (token ids fed "
+                "back) is not provided yet; training is."
+            )
+
     def decoder_states(self) -> list[Tensor]:
         """The last hidden state ``(N, nout)`` of each decoder recurrent layer."""
         return [layer._state[0] for layer in self.decoder._recurrent]
@@ -187,6 +197,7 @@ class Seq2Seq(LayerContainer):
         if isinstance(x, (tuple, list)):
             source, z = x
             return self.decoder.run(z, self.encode(source))
+        self.check_one_hot_decoder()
         states = self.encode(x)
         z = x.new_zeros(x.shape[0], 1, self.decoder.in_shape[0])
         outputs = []

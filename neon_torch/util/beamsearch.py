@@ -36,6 +36,7 @@ class BeamSearch(NervanaObject):
         """The best token sequence for the batch-first minibatch ``inputs``: a backend Tensor
         ``(steps, bsz)`` of token indices (``steps`` defaults to the decoder's length)."""
         seq = self.layers
+        seq.check_one_hot_decoder()
         decoder = seq.decoder
         steps = decoder.out_shape[1] if steps is None else steps
         bsz = inputs.shape[0]

@@ -87,3 +87,25 @@ def test_neon_prm_loads_and_runs():
     assert model.layers.num_encoder_layers == 1 and model.layers.decoder_connections == [0]
     np.testing.assert_allclose(model.get_outputs(valid), ref["outputs"], rtol=1e-4, atol=1e-6)
     np.testing.assert_array_equal(model.get_outputs_beam(valid, num_beams=3), ref["beam"])
+
+
+def test_str_matches_neon():
+    gen_backend("cpu", rng_seed=0, batch_size=BSZ)
+    train, _ = _data()
+    init = Uniform(low=-0.08, high=0.08)
+    decoder = [
+        _cell(GRU, "GRU1Dec"),
+        Affine(train.nout, init, bias=init, activation=Softmax(), name="AffOut"),
+    ]
+    model = Model(layers=Seq2Seq([[_cell(GRU, "GRU1Enc")], decoder], name="Seq2Seq"))
+    model.initialize(train)
+    # printed by real neon 2.6 for the same model and data
+    assert str(model) == (
+        "Network Layers:\n"
+        "Seq2Seq\n"
+        "  Recurrent Layer 'GRU1Enc': 14 inputs, 12 outputs, 6 steps\n"
+        "  Recurrent Layer 'GRU1Dec': 14 inputs, 12 outputs, 6 steps\n"
+        "  Linear Layer 'AffOut': 12 inputs, 14 outputs\n"
+        "  Bias Layer 'AffOut_bias': size 14\n"
+        "  Activation Layer 'AffOut_Softmax': Softmax"
+    )

@@ -1,6 +1,6 @@
 """Data iterators and datasets (neon's ``neon.data``)."""
 
-from .corpora import PTB, Shakespeare
+from .corpora import PTB, HutterPrize, Shakespeare
 from .dataiterator import ArrayIterator, LabelError, NervanaDataIterator
 from .datasets import Dataset, DatasetFileError, DatasetFormatError
 from .hdf5iterator import HDF5Iterator, HDF5IteratorAutoencoder, HDF5IteratorOneHot
@@ -22,6 +22,7 @@ __all__ = [
     "HDF5Iterator",
     "HDF5IteratorAutoencoder",
     "HDF5IteratorOneHot",
+    "HutterPrize",
     "LabelError",
     "NervanaDataIterator",
     "PrioritySortTask",

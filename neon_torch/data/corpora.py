@@ -8,7 +8,7 @@ from ..registry import neon_type
 from .datasets import Dataset
 from .text import Text
 
-__all__ = ["PTB", "Shakespeare"]
+__all__ = ["PTB", "HutterPrize", "Shakespeare"]
 
 
 def newline_tokenizer(text: str) -> list[str]:
@@ -85,3 +85,17 @@ class Shakespeare(Dataset):
         train = Text(self.timesteps, train_path)
         valid = Text(self.timesteps, valid_path, vocab=train.vocab)
         return {"train": train, "valid": valid}
+
+
+@neon_type("neon.data.text.HutterPrize", "neon.data.HutterPrize")
+class HutterPrize(Dataset):
+    """``HutterPrize(path='.')``: the ``enwik8.zip`` archive (35012219 bytes, from
+    ``http://mattmahoney.net/dc``). As in neon it only locates the archive: ``load_data()``
+    returns its path (downloaded when absent); there are no iterators."""
+
+    def __init__(self, path: str = ".") -> None:
+        super().__init__("enwik8.zip", "http://mattmahoney.net/dc", 35012219, path)
+
+    def load_data(self) -> str:
+        """The archive's path."""
+        return self.filepath()

@@ -21,6 +21,7 @@ from neon_torch.data import (
     HDF5Iterator,
     HDF5IteratorAutoencoder,
     HDF5IteratorOneHot,
+    HutterPrize,
     Shakespeare,
 )
 from neon_torch.data.image import zca_transform
@@ -111,6 +112,14 @@ def test_text_corpora(tmp_path: Path) -> None:
     (tmp_path / "shakespeare_input.txt").write_text("to be or not to be " * 30)
     shake = Shakespeare(5, path=str(tmp_path))
     assert shake.train_iter.nbatches > shake.valid_iter.nbatches > 0
+
+
+def test_hutter_prize_locates_its_archive(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NEON_TORCH_OFFLINE", "1")
+    with pytest.raises(DatasetFileError, match=r"Put enwik8\.zip"):
+        HutterPrize(path=str(tmp_path)).load_data()
+    (tmp_path / "enwik8.zip").write_bytes(b"PK")
+    assert HutterPrize(path=str(tmp_path)).load_data() == str(tmp_path / "enwik8.zip")
 
 
 def test_hdf5_iterators(tmp_path: Path) -> None:

@@ -90,12 +90,13 @@ class Shakespeare(Dataset):
 @neon_type("neon.data.text.HutterPrize", "neon.data.HutterPrize")
 class HutterPrize(Dataset):
     """``HutterPrize(path='.')``: the ``enwik8.zip`` archive (35012219 bytes, from
-    ``http://mattmahoney.net/dc``). As in neon it only locates the archive: ``load_data()``
-    returns its path (downloaded when absent); there are no iterators."""
+    ``http://mattmahoney.net/dc``). As in neon, ``load_data()`` extracts it into ``path``
+    (downloading it when absent) and returns the path of the extracted ``enwik8``; there are
+    no iterators."""
 
     def __init__(self, path: str = ".") -> None:
         super().__init__("enwik8.zip", "http://mattmahoney.net/dc", 35012219, path)
 
     def load_data(self) -> str:
-        """The archive's path."""
-        return self.filepath()
+        """The extracted text's path (neon's ``load_zip``)."""
+        return self.load_zip(self.filename, self.size)

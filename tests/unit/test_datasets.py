@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import pickle
+import zipfile
 from pathlib import Path
 
 import h5py
@@ -118,8 +119,14 @@ def test_hutter_prize_locates_its_archive(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("NEON_TORCH_OFFLINE", "1")
     with pytest.raises(DatasetFileError, match=r"Put enwik8\.zip"):
         HutterPrize(path=str(tmp_path)).load_data()
-    (tmp_path / "enwik8.zip").write_bytes(b"PK")
-    assert HutterPrize(path=str(tmp_path)).load_data() == str(tmp_path / "enwik8.zip")
+    (tmp_path / "enwik8.zip").write_bytes(b"not a zip")
+    with pytest.raises(DatasetFormatError, match="zip"):
+        HutterPrize(path=str(tmp_path)).load_data()
+    with zipfile.ZipFile(tmp_path / "enwik8.zip", "w") as archive:
+        archive.writestr("enwik8", "<mediawiki>")
+    path = HutterPrize(path=str(tmp_path)).load_data()
+    assert path == str(tmp_path / "enwik8")
+    assert (tmp_path / "enwik8").read_text() == "<mediawiki>"
 
 
 def test_hdf5_iterators(tmp_path: Path) -> None:

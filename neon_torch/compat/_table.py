@@ -129,7 +129,6 @@ UNSUPPORTED: dict[str, str] = {
     "neon.callbacks.DeconvCallback": _VIS,
     "neon.callbacks.GANCostCallback": _GAN,
     "neon.data.DUMMY": _NOT_DATA,
-    "neon.data.SICK": _NOT_DATA,
     "neon.data.BABI": _NOT_DATA,
     "neon.data.QA": _NOT_DATA,
     "neon.data.ImageCaption": _NOT_DATA,

@@ -1,6 +1,6 @@
 """Data iterators and datasets (neon's ``neon.data``)."""
 
-from .corpora import PTB, HutterPrize, Shakespeare
+from .corpora import PTB, SICK, HutterPrize, Shakespeare
 from .dataiterator import ArrayIterator, LabelError, NervanaDataIterator
 from .datasets import Dataset, DatasetFileError, DatasetFormatError
 from .hdf5iterator import HDF5Iterator, HDF5IteratorAutoencoder, HDF5IteratorOneHot
@@ -14,6 +14,7 @@ __all__ = [
     "IMDB",
     "MNIST",
     "PTB",
+    "SICK",
     "ArrayIterator",
     "CopyTask",
     "Dataset",

@@ -17,6 +17,7 @@ from neon_torch.data import (
     IMDB,
     MNIST,
     PTB,
+    SICK,
     DatasetFileError,
     DatasetFormatError,
     HDF5Iterator,
@@ -180,3 +181,17 @@ def test_wrong_formats(tmp_path: Path) -> None:
         HDF5Iterator(str(bad_h5))
     with pytest.raises(DatasetFormatError, match="not an HDF5 file"):
         HDF5Iterator(str(tmp_path / "mnist.pkl.gz"))
+
+
+def test_sick_reads_the_three_files(tmp_path: Path) -> None:
+    header = "pair_ID\tsentence_A\tsentence_B\trelatedness_score\tentailment\n"
+    for phase, score in (("train", "4.5"), ("trial", "3.0"), ("test_annotated", "1.2")):
+        with zipfile.ZipFile(tmp_path / f"sick_{phase}.zip", "w") as archive:
+            body = f"1\ta man runs\ta person runs\t{score}\tENTAILMENT\n"
+            archive.writestr(f"SICK_{phase}.txt", header + body)
+    sick = SICK(path=str(tmp_path))
+    assert set(sick.load_data()) == {"train", "trial", "test_annotated"}
+    (train_a, train_b), (dev_a, _), (test_a, _), scores = sick.load_eval_data()
+    assert train_a.tolist() == [b"a man runs"] and train_b.tolist() == [b"a person runs"]
+    assert len(dev_a) == len(test_a) == 1
+    assert [s.tolist() for s in scores] == [[4.5], [3.0], [1.2]]

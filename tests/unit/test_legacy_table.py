@@ -40,6 +40,6 @@ def test_table_from_harness_lines(tmp_path: Path) -> None:
     assert "| `cifar10.py` | cifar10 | runs |" in lines
     assert [ln.split("|")[2].strip() for ln in lines[4:]] == [
         "mnist_mlp",
-        "image_caption",
         "cifar10",
+        "image_caption",
     ]

@@ -14,6 +14,7 @@ from .checkpoint import SaveBestStateCallback, SerializeModelCallback
 from .early_stop import EarlyStopCallback
 from .multicost import TrainMulticostCallback
 from .progress import ProgressBarCallback
+from .ticker import WatchTickerCallback
 
 __all__ = [
     "BatchNormTuneCallback",
@@ -29,4 +30,5 @@ __all__ = [
     "TrainCostCallback",
     "TrainLoggerCallback",
     "TrainMulticostCallback",
+    "WatchTickerCallback",
 ]

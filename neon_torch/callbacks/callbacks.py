@@ -24,6 +24,7 @@ from .checkpoint import SaveBestStateCallback, SerializeModelCallback
 from .early_stop import EarlyStopCallback
 from .multicost import TrainMulticostCallback
 from .progress import ProgressBarCallback
+from .ticker import WatchTickerCallback
 
 __all__ = [
     "Callbacks",
@@ -120,6 +121,11 @@ class Callbacks(NervanaObject):
     def add_save_best_state_callback(self, path: str) -> None:
         """Append a :class:`SaveBestStateCallback` saving to ``path``."""
         self.add_callback(SaveBestStateCallback(path))
+
+    def add_watch_ticker_callback(self, valid: Any) -> None:
+        """Append a :class:`~neon_torch.callbacks.WatchTickerCallback` on ``valid`` (a
+        ``Ticker``; the training set will do)."""
+        self.add_callback(WatchTickerCallback(self.model, valid))
 
     # -- events ----------------------------------------------------------------------------
     def on_train_begin(self, epochs: int) -> None:

@@ -53,6 +53,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "neon.data.hdf5iterator": _DATA,
     "neon.data.image": _DATA,
     "neon.data.text": _DATA,
+    "neon.data.ticker": _DATA,
     "neon.data.text_preprocessing": ("neon_torch.data.text_preprocessing",),
     "neon.data.aeon_shim": ("neon_torch.data.aeon",),
     "neon.data.dataloaderadapter": ("neon_torch.data.dataloader_transformers",),
@@ -64,6 +65,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "neon.util": (),
     "neon.util.argparser": ("neon_torch.util.argparser",),
     "neon.util.persist": ("neon_torch.util.persist",),
+    "neon.util.beamsearch": ("neon_torch.util.beamsearch",),
     "neon.util.compat": ("neon_torch.compat._py_compat",),
 }
 
@@ -90,9 +92,11 @@ EXTRA: dict[str, dict[str, str]] = {
 _GAN = "neon's GAN models and costs are not provided yet"
 _VIS = "a visualisation helper of neon's; use neon-torch plot or torch tooling"
 _DET = "object detection (Faster-RCNN) support is not provided"
-_SEQ = "sequence-to-sequence / skip-thought models are not provided yet"
+_SEQ = (
+    "this part of neon's sequence-to-sequence family is not provided yet (Seq2Seq with GRU or LSTM "
+    "decoders and beam search are)"
+)
 _BIN = "binarized networks (neon's bit-shift arithmetic) are not provided"
-_TICK = "neon's synthetic sequence tasks are not provided; build an ArrayIterator instead"
 _AEON = (
     "aeon's manifest tools (old comma-separated manifests, indexing) are not provided; write "
     "manifests in aeon's tab-separated format"
@@ -112,10 +116,7 @@ UNSUPPORTED: dict[str, str] = {
     "neon.layers.BinaryLinear": _BIN,
     "neon.layers.BinaryAffine": _BIN,
     "neon.layers.RoiPooling": _DET,
-    "neon.layers.Seq2Seq": _SEQ,
     "neon.layers.SkipThought": _SEQ,
-    "neon.layers.Encoder": _SEQ,
-    "neon.layers.Decoder": _SEQ,
     "neon.layers.GenerativeAdversarial": _GAN,
     "neon.transforms.PixelwiseSoftmax": "not provided yet; use Softmax on (N, C) outputs",
     "neon.transforms.Sign": _BIN,
@@ -126,15 +127,8 @@ UNSUPPORTED: dict[str, str] = {
     "neon.callbacks.MultiLabelStatsCallback": "not provided yet",
     "neon.callbacks.HistCallback": _VIS,
     "neon.callbacks.DeconvCallback": _VIS,
-    "neon.callbacks.WatchTickerCallback": _TICK,
     "neon.callbacks.GANCostCallback": _GAN,
     "neon.data.DUMMY": _NOT_DATA,
-    "neon.data.HutterPrize": _NOT_DATA,
-    "neon.data.SICK": _NOT_DATA,
-    "neon.data.Ticker": _TICK,
-    "neon.data.CopyTask": _TICK,
-    "neon.data.RepeatCopyTask": _TICK,
-    "neon.data.PrioritySortTask": _TICK,
     "neon.data.BABI": _NOT_DATA,
     "neon.data.QA": _NOT_DATA,
     "neon.data.ImageCaption": _NOT_DATA,
@@ -147,9 +141,7 @@ UNSUPPORTED: dict[str, str] = {
     "neon.data.convert_manifest": _AEON,
     "neon.data.indexer": _AEON,
     "neon.data.TextNMT": _SEQ,
-    "neon.util.beamsearch": _SEQ,
     "neon.transforms.BLEUScore": _SEQ,
-    "neon.data.ticker.Task": _TICK,
     "neon.backends.OpTreeNode": _OPTREE,
     "neon.backends.OpCollection": _OPTREE,
     "neon.backends.Block": _OPTREE,
@@ -271,7 +263,7 @@ NOTES: dict[str, str] = {
     "neon.callbacks.Callbacks": (
         "differs: `callback_data` is an in-memory dict with neon's HDF5 keys, written to "
         "`output_file` in neon's layout after every epoch; `log_token` ignored; "
-        "`add_deconv_callback`, `add_watch_ticker_callback`, `add_hist_callback` and "
+        "`add_deconv_callback`, `add_hist_callback` and "
         "`load_callbacks` are not provided"
     ),
     "neon.callbacks.SerializeModelCallback": (

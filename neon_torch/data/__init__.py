@@ -1,28 +1,36 @@
 """Data iterators and datasets (neon's ``neon.data``)."""
 
-from .corpora import PTB, Shakespeare
+from .corpora import PTB, SICK, HutterPrize, Shakespeare
 from .dataiterator import ArrayIterator, LabelError, NervanaDataIterator
 from .datasets import Dataset, DatasetFileError, DatasetFormatError
 from .hdf5iterator import HDF5Iterator, HDF5IteratorAutoencoder, HDF5IteratorOneHot
 from .image import CIFAR10, MNIST
 from .imdb import IMDB
 from .text import Text, VocabularyError
+from .ticker import CopyTask, PrioritySortTask, RepeatCopyTask, Task, Ticker
 
 __all__ = [
     "CIFAR10",
     "IMDB",
     "MNIST",
     "PTB",
+    "SICK",
     "ArrayIterator",
+    "CopyTask",
     "Dataset",
     "DatasetFileError",
     "DatasetFormatError",
     "HDF5Iterator",
     "HDF5IteratorAutoencoder",
     "HDF5IteratorOneHot",
+    "HutterPrize",
     "LabelError",
     "NervanaDataIterator",
+    "PrioritySortTask",
+    "RepeatCopyTask",
     "Shakespeare",
+    "Task",
     "Text",
+    "Ticker",
     "VocabularyError",
 ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+import numpy as np
 
 from ..registry import neon_type
 from .datasets import Dataset
 from .text import Text
 
-__all__ = ["PTB", "Shakespeare"]
+__all__ = ["PTB", "SICK", "HutterPrize", "Shakespeare"]
 
 
 def newline_tokenizer(text: str) -> list[str]:
@@ -85,3 +88,80 @@ class Shakespeare(Dataset):
         train = Text(self.timesteps, train_path)
         valid = Text(self.timesteps, valid_path, vocab=train.vocab)
         return {"train": train, "valid": valid}
+
+
+@neon_type("neon.data.text.HutterPrize", "neon.data.HutterPrize")
+class HutterPrize(Dataset):
+    """``HutterPrize(path='.')``: the ``enwik8.zip`` archive (35012219 bytes, from
+    ``http://mattmahoney.net/dc``). As in neon, ``load_data()`` extracts it into ``path``
+    (downloading it when absent) and returns the path of the extracted ``enwik8``; there are
+    no iterators."""
+
+    def __init__(self, path: str = ".") -> None:
+        super().__init__("enwik8.zip", "http://mattmahoney.net/dc", 35012219, path)
+
+    def load_data(self) -> str:
+        """The extracted text's path (neon's ``load_zip``)."""
+        return self.load_zip(self.filename, self.size)
+
+
+@neon_type("neon.data.text.SICK", "neon.data.SICK")
+class SICK(Dataset):
+    """``SICK(path='SICK_data/')``: the SICK semantic-relatedness data (SemEval 2014).
+
+    neon semantics: ``load_data()`` extracts ``sick_train.zip``, ``sick_trial.zip`` and
+    ``sick_test_annotated.zip`` into ``path`` (each downloaded when absent) and returns
+    ``{phase: path of SICK_<phase>.txt}``. ``load_eval_data()`` reads the tab-separated files
+    (header line skipped; columns 1, 2, 3 = sentence A, sentence B, relatedness score) and
+    returns ``((trainA, trainB), (devA, devB), (testA, testB), (trainS, devS, testS))``:
+    sentences as numpy arrays of ``bytes``, scores as float arrays; ``dev`` is the trial file.
+    """
+
+    def __init__(self, path: str = "SICK_data/") -> None:
+        self.filemap = {"train": 87341, "test_annotated": 93443, "trial": 16446}
+        self.zip_paths: dict[str, str] | None = None
+        self.file_paths = [self.gen_filename(phase) for phase in self.filemap]
+        self.sizes = list(self.filemap.values())
+        url = "http://alt.qcri.org/semeval2014/task1/data/uploads/"
+        super().__init__(self.file_paths, url, self.sizes, path)  # type: ignore[arg-type]
+
+    @staticmethod
+    def gen_zipname(phase: str) -> str:
+        """``sick_<phase>.zip``."""
+        return f"sick_{phase}.zip"
+
+    @staticmethod
+    def gen_filename(phase: str) -> str:
+        """``SICK_<phase>.txt``."""
+        return f"SICK_{phase}.txt"
+
+    def load_data(self) -> dict[str, str]:
+        """Extract the three archives; their text files' paths by phase."""
+        self.zip_paths = {
+            phase: self.load_zip(self.gen_zipname(phase), size)
+            for phase, size in self.filemap.items()
+        }
+        return self.zip_paths
+
+    def _read(self, phase: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        with open(os.path.join(self.path, self.gen_filename(phase)), "rb") as f:
+            rows = [line.strip().split(b"\t") for line in f][1:]
+        return (
+            np.array([r[1] for r in rows]),
+            np.array([r[2] for r in rows]),
+            np.array([float(r[3]) for r in rows]),
+        )
+
+    def load_eval_data(self) -> tuple:
+        """The sentence pairs and scores of train, trial (dev) and test (see the class)."""
+        if self.zip_paths is None:
+            self.load_data()
+        train_a, train_b, train_s = self._read("train")
+        dev_a, dev_b, dev_s = self._read("trial")
+        test_a, test_b, test_s = self._read("test_annotated")
+        return (
+            (train_a, train_b),
+            (dev_a, dev_b),
+            (test_a, test_b),
+            (train_s, dev_s, test_s),
+        )

@@ -14,6 +14,7 @@ import os
 import shutil
 import urllib.error
 import urllib.request
+import zipfile
 from typing import Any
 
 from ..errors import NeonTorchError
@@ -91,6 +92,23 @@ class Dataset:
                 f"{destfile} is missing and the download failed ({err}). {hint}"
             ) from None
         os.replace(tmp, destfile)
+
+    def load_zip(self, filename: str, size: int) -> str:
+        """neon's helper: the path of ``filename`` under ``path`` (downloaded when absent); a
+        ``.zip`` archive is extracted into ``path`` and the path without ``.zip`` returned.
+
+        Raises:
+            DatasetFormatError: the archive is not a readable zip file.
+        """
+        dest = self.filepath(filename)
+        if ".zip" not in dest:
+            return dest
+        try:
+            with zipfile.ZipFile(dest) as archive:
+                archive.extractall(os.path.dirname(dest))  # drops absolute and '..' parts
+        except zipfile.BadZipFile as err:
+            raise DatasetFormatError(f"{dest} is not a readable zip archive ({err}).") from None
+        return dest.split(".zip")[0]
 
     def load_data(self) -> Any:
         """Read the dataset's arrays (subclasses)."""

@@ -23,6 +23,7 @@ from .pooling import Pooling
 from .recurrent import Recurrent
 from .recurrent_output import RecurrentLast, RecurrentMean, RecurrentOutput, RecurrentSum
 from .reshape import Reshape
+from .seq2seq import Decoder, Encoder, Seq2Seq
 from .tree import SingleOutputTree, Tree
 
 __all__ = [
@@ -43,11 +44,13 @@ __all__ = [
     "Convolution",
     "Convolution_bias",
     "DataTransform",
+    "Decoder",
     "Deconv",
     "Deconvolution",
     "DeepBiLSTM",
     "DeepBiRNN",
     "Dropout",
+    "Encoder",
     "GeneralizedCost",
     "GeneralizedCostMask",
     "Layer",
@@ -66,6 +69,7 @@ __all__ = [
     "RecurrentOutput",
     "RecurrentSum",
     "Reshape",
+    "Seq2Seq",
     "Sequential",
     "SingleOutputTree",
     "SkipNode",

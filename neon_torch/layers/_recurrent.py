@@ -117,6 +117,7 @@ class RecurrentBase(ParameterLayer):
         self.reset_cells = reset_cells
         self.W: nn.Parameter | None = None
         self._state: tuple[Tensor, ...] | None = None
+        self.init_state: Tensor | None = None  # the next call's first state, once (Seq2Seq)
         self._reads_data = False
         self._source: Any = None
 

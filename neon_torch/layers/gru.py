@@ -39,14 +39,16 @@ def gru_unroll(
     act: Any,
     gate_act: Any,
     h: Tensor | None,
+    truncate_first: bool = True,
 ) -> tuple[Tensor, Tensor]:
     """neon's GRU over ``x`` ``(N, T, nin)`` from ``h`` (None = zeros); returns the outputs
-    ``(N, T, nout)`` and the last ``h``."""
+    ``(N, T, nout)`` and the last ``h``. ``truncate_first=False`` back-propagates through the
+    step-0 state (a Seq2Seq decoder's ``init_state``)."""
     w_in, w_rec, b = weights
     xp = F.linear(x, w_in, b)
     outs = []
     for t in range(x.shape[1]):
-        h = _gru_step(xp[:, t], w_rec, h, act, gate_act, t == 0)
+        h = _gru_step(xp[:, t], w_rec, h, act, gate_act, t == 0 and truncate_first)
         outs.append(h)
     return stack_steps(outs), h  # type: ignore[return-value]
 
@@ -63,7 +65,10 @@ class GRU(RecurrentBase):
 
     (``torch.nn.GRU`` differs in both places, so this runs step by step.) Packed ``W`` of
     neon shape ``(nin + nout + 1, 3·nout)``; stateful unless ``reset_cells=True``; truncated
-    backpropagation: step 0 treats the carried state as zero in the backward pass.
+    backpropagation: step 0 treats the carried state as zero in the backward pass. An
+    ``init_state`` ``(N, nout)`` set before a call (neon's ``fprop(x, init_state=...)``, as
+    :class:`~neon_torch.layers.Seq2Seq` does) starts that call instead, with the gradient
+    flowing back into it.
 
     Shape:
         input ``(N, T, nin)``; output ``(N, T, output_size)``.
@@ -89,7 +94,12 @@ class GRU(RecurrentBase):
         seq = sequence_input(self, x, self.nin, self.nsteps)
         carried = self._carried(x)
         h0 = None if carried is None else carried[0]
-        y, h = gru_unroll(seq, self.weights()[0], self.activation, self.gate_activation, h0)
+        given, self.init_state = self.init_state, None
+        if given is not None:
+            h0 = given
+        y, h = gru_unroll(
+            seq, self.weights()[0], self.activation, self.gate_activation, h0, given is None
+        )
         self._keep((h,))
         return y
 

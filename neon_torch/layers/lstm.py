@@ -22,12 +22,25 @@ _State = tuple[Tensor, Tensor]
 
 
 def lstm_step(
-    a: Tensor, w_rec: Tensor, state: _State | None, act: Any, gate_act: Any, first: bool
+    a: Tensor,
+    w_rec: Tensor,
+    state: _State | None,
+    act: Any,
+    gate_act: Any,
+    first: bool,
+    h_given: bool = False,
 ) -> _State:
-    """One step from the input projection ``a`` (bias included) and the previous state."""
+    """One step from the input projection ``a`` (bias included) and the previous state.
+
+    ``h_given``: ``state[0]`` is a Seq2Seq ``init_state``: neon sends the step's error back
+    into it but still adds nothing to ``dW_recur`` at step 0.
+    """
     n = w_rec.shape[1]
     if state is not None:
-        a = a + first_step_term(F.linear(state[0], w_rec), first)
+        if h_given:
+            a = a + F.linear(state[0], w_rec.detach())
+        else:
+            a = a + first_step_term(F.linear(state[0], w_rec), first)
     i, f, o = gate_act(a[:, : 3 * n]).split(n, dim=1)
     g = act(a[:, 3 * n :])
     c = i * g
@@ -61,10 +74,12 @@ def lstm_unroll(
     gate_act: Any,
     state: _State | None,
     fused: bool = True,
+    h_given: bool = False,
 ) -> tuple[Tensor, _State]:
     """neon's LSTM over ``x`` ``(N, T, nin)`` from ``state`` (``(h, c)`` or None = zeros).
 
-    Returns the outputs ``(N, T, nout)`` and the last ``(h, c)``. With Tanh/Logistic and
+    Returns the outputs ``(N, T, nout)`` and the last ``(h, c)``. ``h_given``: ``state[0]``
+    is a Seq2Seq ``init_state`` (see :func:`lstm_step`). With Tanh/Logistic and
     ``fused=True`` the steps run in torch's fused kernel; a carried state's step 0 runs here
     first, because neon truncates its backward (see :func:`first_step_term`).
     """
@@ -72,7 +87,9 @@ def lstm_unroll(
     if fused and _can_fuse(act, gate_act):
         first: list[Tensor] = []
         if state is not None:
-            state = lstm_step(F.linear(x[:, 0], w_in, b), w_rec, state, act, gate_act, True)
+            state = lstm_step(
+                F.linear(x[:, 0], w_in, b), w_rec, state, act, gate_act, True, h_given
+            )
             first, x = [state[0].unsqueeze(1)], x[:, 1:]
             if x.shape[1] == 0:
                 return first[0], state
@@ -84,7 +101,7 @@ def lstm_unroll(
     xp = F.linear(x, w_in, b)
     outs = []
     for t in range(x.shape[1]):
-        state = lstm_step(xp[:, t], w_rec, state, act, gate_act, t == 0)
+        state = lstm_step(xp[:, t], w_rec, state, act, gate_act, t == 0, h_given and t == 0)
         outs.append(state[0])
     return stack_steps(outs), state  # type: ignore[return-value]
 
@@ -102,7 +119,9 @@ class LSTM(RecurrentBase):
     Packed ``W`` of neon shape ``(nin + nout + 1, 4·nout)``; the bias starts at 0 (no forget
     bias). Stateful unless ``reset_cells=True`` (``h`` and ``c`` carry over between calls);
     truncated backpropagation as neon: the carried state is a constant, step 0 adds nothing to
-    ``dW_recur`` and its forget gate gets no gradient.
+    ``dW_recur`` and its forget gate gets no gradient. An ``init_state`` ``(N, nout)`` set
+    before a call (neon's ``fprop(x, init_state=...)``, as Seq2Seq does) replaces ``h`` at
+    step 0 and receives its error; ``c`` stays the carried cell (zero with ``reset_cells``).
 
     With ``Tanh()`` / ``Logistic()`` the steps run in torch's fused LSTM kernel (cuDNN on
     CUDA) with the gates reordered; set ``layer.fused = False`` for the step-by-step path.
@@ -132,6 +151,9 @@ class LSTM(RecurrentBase):
     def forward(self, x: Tensor) -> Tensor:
         seq = sequence_input(self, x, self.nin, self.nsteps)
         carried = self._carried(x)
+        given, self.init_state = self.init_state, None
+        if given is not None:  # neon sets h only; c is carried (or zero with reset_cells)
+            carried = (given, torch.zeros_like(given) if carried is None else carried[1])
         memory = self.delta_memory() if self.delta_memory is not None else None
         if carried is None and memory is not None and memory.updates_error_of(self):
             from ._delta_memory import unroll_updating_error
@@ -150,7 +172,13 @@ class LSTM(RecurrentBase):
             )
         else:
             y, state = lstm_unroll(
-                seq, self.weights()[0], self.activation, self.gate_activation, carried, self.fused
+                seq,
+                self.weights()[0],
+                self.activation,
+                self.gate_activation,
+                carried,
+                self.fused,
+                given is not None,
             )
         self._keep(state)
         return y

@@ -127,7 +127,9 @@ class Model(NervanaObject):
             # at a time for generation); the file's training shape was only a stand-in
             self._configured_from_file = False
             shape = dataset_shape(dataset)
-            if shape != self.layers.in_shape:
+            # a Seq2Seq file may record a one-step decoder (neon saves it in inference mode)
+            seq2seq = getattr(self.layers, "configured_shape", None)
+            if shape != self.layers.in_shape or (seq2seq is not None and seq2seq != shape * 2):
                 self.layers.configure(shape)
         if self.initialized:
             if cost is not None and self.cost is None:
@@ -352,6 +354,32 @@ class Model(NervanaObject):
         if ndata is not None:
             y = y[:ndata]
         return y.cpu().numpy()
+
+    def get_outputs_beam(self, dataset: Any, num_beams: int = 0, steps: int | None = None) -> Any:
+        """Outputs of a :class:`~neon_torch.layers.Seq2Seq` model for every sample.
+
+        neon semantics: ``num_beams=0`` gives :meth:`get_outputs`; otherwise each minibatch goes
+        through :class:`~neon_torch.util.beamsearch.BeamSearch` and the result holds token
+        indices (float32): ``(ndata, steps, 1)`` when ``steps`` equals the dataset's
+        ``seq_length``, else ``(ndata, steps)``.
+        """
+        from ..util.beamsearch import BeamSearch
+
+        if num_beams <= 0:
+            return self.get_outputs(dataset)
+        be = current_backend()
+        self.initialize(dataset)
+        if hasattr(dataset, "reset"):
+            dataset.reset()
+        self._set_mode(False)
+        search = BeamSearch(self.layers)
+        tokens = [
+            search.beamsearch(x, num_beams, steps=steps).get().T for x, _ in as_batches(dataset, be)
+        ]
+        y = np.concatenate(tokens).astype(np.float32)  # (nbatches·bsz, steps)
+        if y.shape[1] == getattr(dataset, "seq_length", None):
+            y = y.reshape(y.shape[0], y.shape[1], 1)
+        return y[: getattr(dataset, "ndata", len(y))]
 
     def _eval_loss(self, dataset: Any) -> float:
         """Mean per-sample cost on ``dataset`` in inference mode (neon's LossCallback rule);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import pickle
+import zipfile
 from pathlib import Path
 
 import h5py
@@ -16,11 +17,13 @@ from neon_torch.data import (
     IMDB,
     MNIST,
     PTB,
+    SICK,
     DatasetFileError,
     DatasetFormatError,
     HDF5Iterator,
     HDF5IteratorAutoencoder,
     HDF5IteratorOneHot,
+    HutterPrize,
     Shakespeare,
 )
 from neon_torch.data.image import zca_transform
@@ -113,6 +116,20 @@ def test_text_corpora(tmp_path: Path) -> None:
     assert shake.train_iter.nbatches > shake.valid_iter.nbatches > 0
 
 
+def test_hutter_prize_locates_its_archive(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NEON_TORCH_OFFLINE", "1")
+    with pytest.raises(DatasetFileError, match=r"Put enwik8\.zip"):
+        HutterPrize(path=str(tmp_path)).load_data()
+    (tmp_path / "enwik8.zip").write_bytes(b"not a zip")
+    with pytest.raises(DatasetFormatError, match="zip"):
+        HutterPrize(path=str(tmp_path)).load_data()
+    with zipfile.ZipFile(tmp_path / "enwik8.zip", "w") as archive:
+        archive.writestr("enwik8", "<mediawiki>")
+    path = HutterPrize(path=str(tmp_path)).load_data()
+    assert path == str(tmp_path / "enwik8")
+    assert (tmp_path / "enwik8").read_text() == "<mediawiki>"
+
+
 def test_hdf5_iterators(tmp_path: Path) -> None:
     gen_backend(batch_size=4)
     path = tmp_path / "d.h5"
@@ -164,3 +181,17 @@ def test_wrong_formats(tmp_path: Path) -> None:
         HDF5Iterator(str(bad_h5))
     with pytest.raises(DatasetFormatError, match="not an HDF5 file"):
         HDF5Iterator(str(tmp_path / "mnist.pkl.gz"))
+
+
+def test_sick_reads_the_three_files(tmp_path: Path) -> None:
+    header = "pair_ID\tsentence_A\tsentence_B\trelatedness_score\tentailment\n"
+    for phase, score in (("train", "4.5"), ("trial", "3.0"), ("test_annotated", "1.2")):
+        with zipfile.ZipFile(tmp_path / f"sick_{phase}.zip", "w") as archive:
+            body = f"1\ta man runs\ta person runs\t{score}\tENTAILMENT\n"
+            archive.writestr(f"SICK_{phase}.txt", header + body)
+    sick = SICK(path=str(tmp_path))
+    assert set(sick.load_data()) == {"train", "trial", "test_annotated"}
+    (train_a, train_b), (dev_a, _), (test_a, _), scores = sick.load_eval_data()
+    assert train_a.tolist() == [b"a man runs"] and train_b.tolist() == [b"a person runs"]
+    assert len(dev_a) == len(test_a) == 1
+    assert [s.tolist() for s in scores] == [[4.5], [3.0], [1.2]]

@@ -26,7 +26,7 @@ def test_table_from_harness_lines(tmp_path: Path) -> None:
     first.write_text(
         "fake data in /tmp/x (0.1s)\n"
         "PASS mnist_mlp 3.2s\n"
-        "FAIL char_rae: exit code 1 (Seq2Seq is not provided)\n"
+        "FAIL image_caption: exit code 1 (Flickr8k is not provided)\n"
         "FAIL cifar10: exit code 1 (TypeError: boom)\n"
         "legacy examples: 1 passed, 2 failed\n"
     )
@@ -36,6 +36,10 @@ def test_table_from_harness_lines(tmp_path: Path) -> None:
     lines = text.splitlines()
     assert lines[0].startswith("2 of 3 cases run unchanged")
     assert "| `mnist_mlp.py` | mnist_mlp | runs |" in lines
-    assert "| `char_rae.py` | char_rae | does not run yet (needs issue 18) |" in lines
+    assert "| `image_caption.py` | image_caption | does not run yet (needs issue 18) |" in lines
     assert "| `cifar10.py` | cifar10 | runs |" in lines
-    assert [ln.split("|")[2].strip() for ln in lines[4:]] == ["mnist_mlp", "char_rae", "cifar10"]
+    assert [ln.split("|")[2].strip() for ln in lines[4:]] == [
+        "mnist_mlp",
+        "cifar10",
+        "image_caption",
+    ]

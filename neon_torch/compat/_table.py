@@ -91,7 +91,6 @@ _GAN = "neon's GAN models and costs are not provided yet"
 _VIS = "a visualisation helper of neon's; use neon-torch plot or torch tooling"
 _DET = "object detection (Faster-RCNN) support is not provided"
 _SEQ = "sequence-to-sequence / skip-thought models are not provided yet"
-_BIN = "binarized networks (neon's bit-shift arithmetic) are not provided"
 _TICK = "neon's synthetic sequence tasks are not provided; build an ArrayIterator instead"
 _AEON = (
     "aeon's manifest tools (old comma-separated manifests, indexing) are not provided; write "
@@ -108,9 +107,6 @@ UNSUPPORTED: dict[str, str] = {
     "neon.backends.autodiff": "neon's op-tree autodiff; PyTorch's autograd does this job",
     "neon.layers.GeneralizedGANCost": _GAN,
     "neon.layers.BatchNormAutodiff": "a demonstration layer; use BatchNorm",
-    "neon.layers.ShiftBatchNorm": _BIN,
-    "neon.layers.BinaryLinear": _BIN,
-    "neon.layers.BinaryAffine": _BIN,
     "neon.layers.RoiPooling": _DET,
     "neon.layers.Seq2Seq": _SEQ,
     "neon.layers.SkipThought": _SEQ,
@@ -118,8 +114,6 @@ UNSUPPORTED: dict[str, str] = {
     "neon.layers.Decoder": _SEQ,
     "neon.layers.GenerativeAdversarial": _GAN,
     "neon.transforms.PixelwiseSoftmax": "not provided yet; use Softmax on (N, C) outputs",
-    "neon.transforms.Sign": _BIN,
-    "neon.transforms.SquareHingeLoss": _BIN,
     "neon.transforms.GANCost": _GAN,
     "neon.transforms.ObjectDetection": _DET,
     "neon.transforms.MultiMetric": "not provided yet",

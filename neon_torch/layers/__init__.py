@@ -3,6 +3,7 @@
 from ._base import Layer, ParameterLayer
 from .activation import Activation
 from .batch_norm import BatchNorm
+from .binary import BinaryAffine, BinaryLinear, ShiftBatchNorm
 from .birnn import BiBNRNN, BiLSTM, BiRNN, BiSum, DeepBiLSTM, DeepBiRNN
 from .branch import BranchNode, SkipNode
 from .compound_conv import Conv, Deconv
@@ -37,6 +38,8 @@ __all__ = [
     "BiRNN",
     "BiSum",
     "Bias",
+    "BinaryAffine",
+    "BinaryLinear",
     "BranchNode",
     "CompoundLayer",
     "Conv",
@@ -67,6 +70,7 @@ __all__ = [
     "RecurrentSum",
     "Reshape",
     "Sequential",
+    "ShiftBatchNorm",
     "SingleOutputTree",
     "SkipNode",
     "TokenIdError",

@@ -7,6 +7,7 @@ from .activation import (
     Normalizer,
     Rectlin,
     Rectlinclip,
+    Sign,
     Softmax,
     Tanh,
     Transform,
@@ -17,6 +18,7 @@ from .cost import (
     CrossEntropyMulti,
     MeanSquared,
     SmoothL1Loss,
+    SquareHingeLoss,
     SumSquared,
 )
 from .metric import (
@@ -44,8 +46,10 @@ __all__ = [
     "PrecisionRecall",
     "Rectlin",
     "Rectlinclip",
+    "Sign",
     "SmoothL1Loss",
     "Softmax",
+    "SquareHingeLoss",
     "SumSquared",
     "Tanh",
     "TopKMisclassification",

@@ -35,6 +35,7 @@ __all__ = [
     "CrossEntropyMulti",
     "MeanSquared",
     "SmoothL1Loss",
+    "SquareHingeLoss",
     "SumSquared",
     "safelog",
 ]
@@ -169,3 +170,21 @@ class SmoothL1Loss(Cost):
     def bprop(self, y: Tensor, t: Tensor) -> Tensor:
         d = y - t
         return torch.where(d.abs() < 1.0 / self.sigma2, self.sigma2 * d, torch.sign(d))
+
+
+@neon_type(f"{_MODULE}.SquareHingeLoss", "neon.transforms.SquareHingeLoss")
+class SquareHingeLoss(Cost):
+    """Squared hinge loss on ±1 targets ``s = 2t - 1``: ``mean_f max(margin - s·y, 0)²``
+    (mean over the features); delta ``-2·s·max(margin - s·y, 0) / F``.
+    """
+
+    def __init__(self, margin: float = 1) -> None:
+        self.margin = margin
+
+    def __call__(self, y: Tensor, t: Tensor) -> Tensor:
+        s = 2 * t - 1
+        return torch.clamp(self.margin - s * y, min=0).square().mean(-1)
+
+    def bprop(self, y: Tensor, t: Tensor) -> Tensor:
+        s = 2 * t - 1
+        return -2 * s * torch.clamp(self.margin - s * y, min=0) / float(y.shape[-1])

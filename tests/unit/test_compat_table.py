@@ -93,7 +93,7 @@ def test_check_lists_every_unsupported_import(tmp_path: Path, capsys) -> None:
     script = tmp_path / "script.py"
     script.write_text(
         "import numpy as np\n"
-        "from neon.layers import Affine, Seq2Seq, BinaryAffine\n"
+        "from neon.layers import Affine, Seq2Seq, RoiPooling\n"
         "from helpers import something\n"
         "import neon.data.convert_manifest\n"
         "def f():\n"
@@ -104,7 +104,7 @@ def test_check_lists_every_unsupported_import(tmp_path: Path, capsys) -> None:
     listed = [line.split(": ")[1] for line in out[:-1]]
     assert listed == [
         "neon.layers.Seq2Seq",
-        "neon.layers.BinaryAffine",
+        "neon.layers.RoiPooling",
         "neon.data.convert_manifest",
         "neon.data.Ticker",
         "neon.models.GAN",

@@ -12,6 +12,7 @@ from .callbacks import (
 )
 from .checkpoint import SaveBestStateCallback, SerializeModelCallback
 from .early_stop import EarlyStopCallback
+from .gan import GANCostCallback
 from .multicost import TrainMulticostCallback
 from .progress import ProgressBarCallback
 
@@ -20,6 +21,7 @@ __all__ = [
     "Callback",
     "Callbacks",
     "EarlyStopCallback",
+    "GANCostCallback",
     "LossCallback",
     "MetricCallback",
     "ProgressBarCallback",

@@ -47,6 +47,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "neon.initializers.initializer": ("neon_torch.initializers",),
     "neon.callbacks": ("neon_torch.callbacks",),
     "neon.callbacks.callbacks": ("neon_torch.callbacks",),
+    "neon.callbacks.plotting_callbacks": ("neon_torch.callbacks.plotting_callbacks",),
     "neon.data": _DATA,
     "neon.data.dataiterator": _DATA,
     "neon.data.datasets": _DATA,
@@ -87,7 +88,6 @@ EXTRA: dict[str, dict[str, str]] = {
     },
 }
 
-_GAN = "neon's GAN models and costs are not provided yet"
 _VIS = "a visualisation helper of neon's; use neon-torch plot or torch tooling"
 _DET = "object detection (Faster-RCNN) support is not provided"
 _SEQ = "sequence-to-sequence / skip-thought models are not provided yet"
@@ -105,23 +105,19 @@ _INTERNAL = "a backend internal of neon's (kernels, code generation); PyTorch's 
 UNSUPPORTED: dict[str, str] = {
     "neon.backends.Autodiff": "neon's op-tree autodiff; PyTorch's autograd does this job",
     "neon.backends.autodiff": "neon's op-tree autodiff; PyTorch's autograd does this job",
-    "neon.layers.GeneralizedGANCost": _GAN,
     "neon.layers.BatchNormAutodiff": "a demonstration layer; use BatchNorm",
     "neon.layers.RoiPooling": _DET,
     "neon.layers.Seq2Seq": _SEQ,
     "neon.layers.SkipThought": _SEQ,
     "neon.layers.Encoder": _SEQ,
     "neon.layers.Decoder": _SEQ,
-    "neon.layers.GenerativeAdversarial": _GAN,
     "neon.transforms.PixelwiseSoftmax": "not provided yet; use Softmax on (N, C) outputs",
-    "neon.transforms.GANCost": _GAN,
     "neon.transforms.ObjectDetection": _DET,
     "neon.transforms.MultiMetric": "not provided yet",
     "neon.callbacks.MultiLabelStatsCallback": "not provided yet",
     "neon.callbacks.HistCallback": _VIS,
     "neon.callbacks.DeconvCallback": _VIS,
     "neon.callbacks.WatchTickerCallback": _TICK,
-    "neon.callbacks.GANCostCallback": _GAN,
     "neon.data.DUMMY": _NOT_DATA,
     "neon.data.HutterPrize": _NOT_DATA,
     "neon.data.SICK": _NOT_DATA,
@@ -136,8 +132,6 @@ UNSUPPORTED: dict[str, str] = {
     "neon.data.Flickr8k": _NOT_DATA,
     "neon.data.Flickr30k": _NOT_DATA,
     "neon.data.Coco": _NOT_DATA,
-    "neon.models.GAN": _GAN,
-    "neon.callbacks.plotting_callbacks.GANPlotCallback": _GAN,
     "neon.data.convert_manifest": _AEON,
     "neon.data.indexer": _AEON,
     "neon.data.TextNMT": _SEQ,

@@ -13,6 +13,7 @@ from .cost import GeneralizedCost
 from .cost_mask import GeneralizedCostMask
 from .data_transform import DataTransform
 from .dropout import Dropout
+from .gan import GeneralizedGANCost, GenerativeAdversarial
 from .gru import GRU
 from .linear import Affine, Bias, CompoundLayer, Linear
 from .lookup_table import LookupTable, TokenIdError
@@ -53,6 +54,8 @@ __all__ = [
     "Dropout",
     "GeneralizedCost",
     "GeneralizedCostMask",
+    "GeneralizedGANCost",
+    "GenerativeAdversarial",
     "Layer",
     "LayerContainer",
     "Linear",

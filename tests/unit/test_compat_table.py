@@ -89,7 +89,7 @@ def test_missing_names_are_told_apart() -> None:
 
 
 def test_check_lists_every_unsupported_import(tmp_path: Path, capsys) -> None:
-    (tmp_path / "helpers.py").write_text("from neon.models import GAN\n")
+    (tmp_path / "helpers.py").write_text("from neon.data import HutterPrize\n")
     script = tmp_path / "script.py"
     script.write_text(
         "import numpy as np\n"
@@ -107,7 +107,7 @@ def test_check_lists_every_unsupported_import(tmp_path: Path, capsys) -> None:
         "neon.layers.RoiPooling",
         "neon.data.convert_manifest",
         "neon.data.Ticker",
-        "neon.models.GAN",
+        "neon.data.HutterPrize",
     ]
     assert out[0].startswith(f"{script}:2: ") and out[-1].endswith("see docs/compat.md")
     assert not compat.is_installed()

@@ -10,6 +10,13 @@ backend, float32, ``rng_seed=0``, with the conventions of ``tests/data/neon_ref/
 ``examples/binary/train.py`` does, on 12 features; the ``.npz`` holds the data, the seeded
 weights, the cost of every minibatch, every parameter, gradient and ``gmean``/``gvar`` after
 each step, ``get_outputs`` of the eval set, and ``Sign``/``SquareHingeLoss`` on fixed arrays.
+
+``gan_modified`` / ``gan_wasserstein``: a small fully connected ``GAN`` (generator Affine +
+BatchNorm, discriminator Affine) on 8 features, ``GANCost('modified')`` with Adam and k=1, and
+``GANCost('wasserstein')`` with RMSProp, k=2 and weight clipping; numpy's global stream (neon's
+noise source) is seeded with 7 just before ``fit``. The ``.npz`` holds the data, the seeded
+weights, ``cost_dis``/``gen_iter``/``last_gen_batch`` and every parameter after every
+minibatch, ``total_cost`` per epoch and the generator's output on the fixed noise ``z0``.
 """
 
 from __future__ import annotations
@@ -158,7 +165,116 @@ def _value(be, tree) -> np.ndarray:
     return out.get().copy()
 
 
-CASES = {"binary": run_binary}
+GAN_CASES = {
+    "gan_modified": {
+        "cost_src": "GeneralizedGANCost(costfunc=GANCost(func='modified'))",
+        "optimizer_src": "Adam(learning_rate=0.01, beta_1=0.5)",
+        "k": 1,
+        "clamp": None,
+    },
+    "gan_wasserstein": {
+        "cost_src": "GeneralizedGANCost(costfunc=GANCost(func='wasserstein'))",
+        "optimizer_src": "RMSProp(learning_rate=0.01, decay_rate=0.99, epsilon=1e-8)",
+        "k": 2,
+        "clamp": 0.05,
+    },
+}
+_GAN_COMMON = {
+    "generator_src": (
+        "[Affine(nout=16, init=Gaussian(scale=0.3), batch_norm=True, activation=Rectlin()), "
+        "Affine(nout=8, init=Gaussian(scale=0.3), bias=Constant(0.0), activation=Tanh())]"
+    ),
+    "discriminator_src": (
+        "[Affine(nout=16, init=Gaussian(scale=0.3), bias=Constant(0.0), "
+        "activation=Rectlin(slope=0.1)), "
+        "Affine(nout=1, init=Gaussian(scale=0.3), bias=Constant(0.0), activation=Logistic())]"
+    ),
+    "noise_dim": [4],
+    "epochs": 2,
+    "batch_size": 8,
+    "n_train": 40,
+    "nfeat": 8,
+    "noise_seed": 7,
+}
+
+
+def run_gan(name: str) -> None:
+    from neon.backends import gen_backend
+    from neon.callbacks.callbacks import Callback, Callbacks
+    from neon.data import ArrayIterator
+    from neon.initializers import Constant, Gaussian  # noqa: F401
+    from neon.layers import Affine, GeneralizedGANCost, Sequential  # noqa: F401
+    from neon.layers.container import GenerativeAdversarial
+    from neon.models.model import GAN
+    from neon.optimizers import Adam, RMSProp  # noqa: F401
+    from neon.transforms import GANCost, Logistic, Rectlin, Tanh  # noqa: F401
+
+    case = dict(_GAN_COMMON, **GAN_CASES[name])
+    gen_backend("cpu", rng_seed=0, batch_size=case["batch_size"], datatype=np.float32)
+    rng = np.random.RandomState(4321)
+    x = np.tanh(rng.randn(case["n_train"], case["nfeat"]) + 0.5).astype(np.float32)
+    train = ArrayIterator(x, np.zeros(case["n_train"], dtype=np.int64), nclass=2)
+    layers = GenerativeAdversarial(
+        generator=Sequential(eval(case["generator_src"]), name="Generator"),
+        discriminator=Sequential(eval(case["discriminator_src"]), name="Discriminator"),
+    )
+    model = GAN(
+        layers=layers,
+        noise_dim=tuple(case["noise_dim"]),
+        k=case["k"],
+        wgan_param_clamp=case["clamp"],
+    )
+    cost = eval(case["cost_src"])
+    arrays = {"X_train": x}
+    rec, totals = {}, []
+
+    class Record(Callback):
+        def on_minibatch_end(self, callback_data, model, epoch, minibatch):
+            rec.setdefault("cost_dis", []).append(np.array(model.cost_dis, dtype=np.float32))
+            rec.setdefault("gen_iter", []).append(np.array(model.gen_iter))
+            rec.setdefault("last_gen_batch", []).append(np.array(model.last_gen_batch))
+            for layer in model.layers.layers_to_optimize:
+                for i, ((p, _), _) in enumerate(_plist(layer)):
+                    rec.setdefault(f"param_after_mb/{layer.name}/{i}", []).append(p.get().copy())
+
+        def on_epoch_end(self, callback_data, model, epoch):
+            totals.append(float(np.asarray(model.total_cost).ravel()[0]))
+
+    callbacks = Callbacks(model)
+    callbacks.add_callback(Record())
+    np.random.seed(case["noise_seed"])
+    model.initialize(train, cost)
+    for layer in model.layers.layers_to_optimize:
+        for i, ((p, _), _) in enumerate(_plist(layer)):
+            arrays[f"param_init/{layer.name}/{i}"] = p.get().copy()
+    arrays["z0"] = model.z0.get().copy()
+    model.fit(
+        train,
+        optimizer=eval(case["optimizer_src"]),
+        num_epochs=case["epochs"],
+        cost=cost,
+        callbacks=callbacks,
+    )
+    for key, values in rec.items():
+        arrays[key] = np.stack(values)
+    arrays["total_cost"] = np.array(totals, dtype=np.float32)
+    arrays["noise_batch"] = model.noise_batch.get().copy()
+    np.savez_compressed(os.path.join(OUT, name + ".npz"), **arrays)
+    spec = dict(
+        case,
+        case=name,
+        model_str=str(model),
+        optimized_layers_in_order=[layer.name for layer in model.layers.layers_to_optimize],
+    )
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump(spec, f, indent=1, sort_keys=True)
+
+
+CASES = {
+    "binary": run_binary,
+    "gan_modified": lambda: run_gan("gan_modified"),
+    "gan_wasserstein": lambda: run_gan("gan_wasserstein"),
+}
 
 
 def main(argv: list) -> None:

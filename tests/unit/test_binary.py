@@ -138,3 +138,19 @@ def test_binary_model_description_round_trip(tmp_path) -> None:
     np.testing.assert_array_equal(again.get_outputs(data), model.get_outputs(data))
     assert isinstance(again.layers.layers[1], ShiftBatchNorm)
     assert not isinstance(BatchNorm(), ShiftBatchNorm)
+
+
+def test_backend_binarize_and_shift() -> None:
+    be = gen_backend("cpu", batch_size=4)
+    a = be.array(np.array([[0.3, -0.2], [0.0, -3.0]], dtype=np.float32))
+    out = be.empty((2, 2))
+    be.binarize(a, out, stochastic=False)
+    np.testing.assert_array_equal(out.get(), [[1, -1], [1, -1]])
+    shifted = be.shift(be.array(np.full((2, 2), 3.0, dtype=np.float32)), a)
+    np.testing.assert_allclose(shifted.get(), [[0.75, -0.75], [0.0, -12.0]])
+    np.testing.assert_allclose(
+        be.shift(a, be.array(np.ones((2, 2))), value=False).get(), a.get() * 2
+    )
+    np.random.seed(0)
+    be.binarize(be.array(np.array([[-5.0, 5.0]], dtype=np.float32)), out[:1], stochastic=True)
+    np.testing.assert_array_equal(out.get()[0], [-1, 1])  # probabilities 0 and 1

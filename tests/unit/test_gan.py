@@ -150,6 +150,11 @@ def test_description_and_parameter_file_round_trip(tmp_path) -> None:
     assert desc["type"] == "neon.layers.container.GenerativeAdversarial"
     assert len(desc["config"]["layers"]) == len(model.layers.layers)
     assert "Generator:" in str(model) and "Discriminator:" in str(model)
+    plain = model.to_torch()  # the generator, as plain torch modules
+    z = model.z0[:2]
+    model._set_mode(False)
+    with torch.no_grad():
+        torch.testing.assert_close(plain(z), model.layers.generator(z))
     model.save_params(str(tmp_path / "gan.prm"))
     again, _, cost2 = _gan()
     again.initialize(data, cost2)

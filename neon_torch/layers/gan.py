@@ -19,9 +19,7 @@ def _as_sequential(stack: Any) -> Sequential:
     return stack if isinstance(stack, Sequential) else Sequential(stack)
 
 
-@neon_type(
-    "neon.layers.container.GenerativeAdversarial", "neon.layers.GenerativeAdversarial"
-)
+@neon_type("neon.layers.container.GenerativeAdversarial", "neon.layers.GenerativeAdversarial")
 class GenerativeAdversarial(LayerContainer):
     """A generator stack and a discriminator stack (two ``Sequential`` containers).
 

@@ -238,4 +238,3 @@ class GAN(Model):
 def _zero_grads(module: torch.nn.Module) -> None:
     for param in module.parameters():
         param.grad = None
-

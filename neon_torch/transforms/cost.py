@@ -218,8 +218,7 @@ class GANCost(Cost):
             raise ValueError(f"GANCost: cost_type must be 'dis' or 'gen', got {cost_type!r}.")
         if func not in ("original", "modified", "wasserstein"):
             raise ValueError(
-                "GANCost: func must be 'original', 'modified' or 'wasserstein', got "
-                f"{func!r}."
+                f"GANCost: func must be 'original', 'modified' or 'wasserstein', got {func!r}."
             )
         self.scale = scale
         self.cost_type = cost_type

@@ -341,6 +341,30 @@ class TensorOps:
         """1.0 where ``a >= b``."""
         return self._compare(torch.ge, a, b, out)
 
+    def binarize(self, ary: Any, out: Tensor, stochastic: bool = True) -> Tensor:
+        """neon's binarization into ``out``: +1 / -1 where ``ary >= 0`` / ``< 0``; with
+        ``stochastic``, +1 with probability ``clip((ary + 1) / 2, 0, 1)``, the uniform draws
+        taken from numpy's global stream as neon's CPU backend takes them."""
+        x = _tensor_of(ary)
+        if stochastic:
+            prob = torch.clamp((x + 1) / 2.0, 0.0, 1.0)
+            draws = torch.as_tensor(np.random.uniform(0, 1, size=tuple(x.shape)), dtype=x.dtype)
+            ones = draws.to(x.device) <= prob
+        else:
+            ones = x >= 0
+        return self._result(Tensor(ones.to(x.dtype) * 2 - 1), out)
+
+    def shift(
+        self, ary: Any, shift_ary: Any, value: bool = True, out: Tensor | None = None
+    ) -> Tensor:
+        """neon's "shift" product: ``ary * sign(s) * 2**rint(log2|s|)`` (``s = shift_ary``
+        rounded to a signed power of two), or ``ary * 2**s`` when ``value`` is False."""
+        from ..layers._shift import ap2
+
+        x, s = _tensor_of(ary), _tensor_of(shift_ary)
+        factor = ap2(s) if value else torch.exp2(s)
+        return self._result(Tensor(x * factor.to(x.device)), out)
+
     # -- reductions (axis kept) ----------------------------------------------------------
     def _reduce(
         self, fn: Callable[..., torch.Tensor], a: Any, axis: int | None, out: Any

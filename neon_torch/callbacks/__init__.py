@@ -12,6 +12,7 @@ from .callbacks import (
 )
 from .checkpoint import SaveBestStateCallback, SerializeModelCallback
 from .early_stop import EarlyStopCallback
+from .gan import GANCostCallback
 from .multicost import TrainMulticostCallback
 from .progress import ProgressBarCallback
 from .ticker import WatchTickerCallback
@@ -21,6 +22,7 @@ __all__ = [
     "Callback",
     "Callbacks",
     "EarlyStopCallback",
+    "GANCostCallback",
     "LossCallback",
     "MetricCallback",
     "ProgressBarCallback",

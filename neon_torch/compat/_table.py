@@ -47,6 +47,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "neon.initializers.initializer": ("neon_torch.initializers",),
     "neon.callbacks": ("neon_torch.callbacks",),
     "neon.callbacks.callbacks": ("neon_torch.callbacks",),
+    "neon.callbacks.plotting_callbacks": ("neon_torch.callbacks.plotting_callbacks",),
     "neon.data": _DATA,
     "neon.data.dataiterator": _DATA,
     "neon.data.datasets": _DATA,
@@ -89,14 +90,12 @@ EXTRA: dict[str, dict[str, str]] = {
     },
 }
 
-_GAN = "neon's GAN models and costs are not provided yet"
 _VIS = "a visualisation helper of neon's; use neon-torch plot or torch tooling"
 _DET = "object detection (Faster-RCNN) support is not provided"
 _SEQ = (
     "this part of neon's sequence-to-sequence family is not provided yet (Seq2Seq with GRU or LSTM "
     "decoders and beam search are)"
 )
-_BIN = "binarized networks (neon's bit-shift arithmetic) are not provided"
 _AEON = (
     "aeon's manifest tools (old comma-separated manifests, indexing) are not provided; write "
     "manifests in aeon's tab-separated format"
@@ -110,24 +109,15 @@ _INTERNAL = "a backend internal of neon's (kernels, code generation); PyTorch's 
 UNSUPPORTED: dict[str, str] = {
     "neon.backends.Autodiff": "neon's op-tree autodiff; PyTorch's autograd does this job",
     "neon.backends.autodiff": "neon's op-tree autodiff; PyTorch's autograd does this job",
-    "neon.layers.GeneralizedGANCost": _GAN,
     "neon.layers.BatchNormAutodiff": "a demonstration layer; use BatchNorm",
-    "neon.layers.ShiftBatchNorm": _BIN,
-    "neon.layers.BinaryLinear": _BIN,
-    "neon.layers.BinaryAffine": _BIN,
     "neon.layers.RoiPooling": _DET,
     "neon.layers.SkipThought": _SEQ,
-    "neon.layers.GenerativeAdversarial": _GAN,
     "neon.transforms.PixelwiseSoftmax": "not provided yet; use Softmax on (N, C) outputs",
-    "neon.transforms.Sign": _BIN,
-    "neon.transforms.SquareHingeLoss": _BIN,
-    "neon.transforms.GANCost": _GAN,
     "neon.transforms.ObjectDetection": _DET,
     "neon.transforms.MultiMetric": "not provided yet",
     "neon.callbacks.MultiLabelStatsCallback": "not provided yet",
     "neon.callbacks.HistCallback": _VIS,
     "neon.callbacks.DeconvCallback": _VIS,
-    "neon.callbacks.GANCostCallback": _GAN,
     "neon.data.DUMMY": _NOT_DATA,
     "neon.data.BABI": _NOT_DATA,
     "neon.data.QA": _NOT_DATA,
@@ -136,8 +126,6 @@ UNSUPPORTED: dict[str, str] = {
     "neon.data.Flickr8k": _NOT_DATA,
     "neon.data.Flickr30k": _NOT_DATA,
     "neon.data.Coco": _NOT_DATA,
-    "neon.models.GAN": _GAN,
-    "neon.callbacks.plotting_callbacks.GANPlotCallback": _GAN,
     "neon.data.convert_manifest": _AEON,
     "neon.data.indexer": _AEON,
     "neon.data.TextNMT": _SEQ,

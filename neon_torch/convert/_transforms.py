@@ -7,7 +7,7 @@ from typing import Any
 from torch import nn
 
 from ..errors import UnsupportedNeonFeature
-from .modules import ClippedRectlin, FlatSoftmax, Scale
+from .modules import BinarySign, ClippedRectlin, FlatSoftmax, Scale
 
 __all__ = ["transform_module"]
 
@@ -31,6 +31,8 @@ def transform_module(transform: Any, flat_features: bool) -> nn.Module:
         return nn.ELU(float(transform.alpha))
     if kind == "Normalizer":
         return Scale(1.0 / float(transform.divisor))
+    if kind == "Sign":
+        return BinarySign()
     if kind == "Softmax":
         return nn.Softmax(dim=-1) if flat_features else FlatSoftmax()
     raise UnsupportedNeonFeature(

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 __all__ = [
+    "BinarySign",
     "ClippedRectlin",
     "DropDepth",
     "FeatureBias",
@@ -60,6 +61,13 @@ class Scale(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return x * self.factor
+
+
+class BinarySign(nn.Module):
+    """neon's Sign activation: +1 where ``x >= 0``, -1 elsewhere."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
 
 
 class ClippedRectlin(nn.Module):

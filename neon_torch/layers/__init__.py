@@ -3,6 +3,7 @@
 from ._base import Layer, ParameterLayer
 from .activation import Activation
 from .batch_norm import BatchNorm
+from .binary import BinaryAffine, BinaryLinear, ShiftBatchNorm
 from .birnn import BiBNRNN, BiLSTM, BiRNN, BiSum, DeepBiLSTM, DeepBiRNN
 from .branch import BranchNode, SkipNode
 from .compound_conv import Conv, Deconv
@@ -12,6 +13,7 @@ from .cost import GeneralizedCost
 from .cost_mask import GeneralizedCostMask
 from .data_transform import DataTransform
 from .dropout import Dropout
+from .gan import GeneralizedGANCost, GenerativeAdversarial
 from .gru import GRU
 from .linear import Affine, Bias, CompoundLayer, Linear
 from .lookup_table import LookupTable, TokenIdError
@@ -38,6 +40,8 @@ __all__ = [
     "BiRNN",
     "BiSum",
     "Bias",
+    "BinaryAffine",
+    "BinaryLinear",
     "BranchNode",
     "CompoundLayer",
     "Conv",
@@ -53,6 +57,8 @@ __all__ = [
     "Encoder",
     "GeneralizedCost",
     "GeneralizedCostMask",
+    "GeneralizedGANCost",
+    "GenerativeAdversarial",
     "Layer",
     "LayerContainer",
     "Linear",
@@ -71,6 +77,7 @@ __all__ = [
     "Reshape",
     "Seq2Seq",
     "Sequential",
+    "ShiftBatchNorm",
     "SingleOutputTree",
     "SkipNode",
     "TokenIdError",

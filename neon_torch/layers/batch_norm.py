@@ -12,9 +12,9 @@ from torch import Tensor, nn
 from .. import layout
 from ..backends.backend import current_backend
 from ..backends.tensor import Tensor as NeonTensor
-from ..errors import UnsupportedNeonFeature
 from ..registry import neon_type
 from ._base import ParameterLayer, claim_parameters, shape_size
+from ._shift import ShiftBatchNormFunction
 
 __all__ = ["BatchNorm"]
 
@@ -36,7 +36,8 @@ class BatchNorm(ParameterLayer):
     * optimizer order ``[beta, gamma]``; ``gmean``/``gvar`` are saved but never optimized.
 
     torch names: ``weight`` = gamma, ``bias`` = beta, buffers ``running_mean`` = gmean and
-    ``running_var`` = gvar. ``binary=True`` (neon's shift-based variant) is not supported.
+    ``running_var`` = gvar. ``binary=True`` trains with neon's shift-based arithmetic (see
+    :class:`~neon_torch.layers.ShiftBatchNorm`); inference is the same in both variants.
 
     Shape:
         output = input.
@@ -47,11 +48,6 @@ class BatchNorm(ParameterLayer):
     def __init__(
         self, rho: float = 0.9, eps: float = 1e-3, name: str | None = None, binary: bool = False
     ) -> None:
-        if binary:
-            raise UnsupportedNeonFeature(
-                "BatchNorm(binary=True) (neon's shift-based batch norm for binary networks) is "
-                "not supported by neon_torch; use binary=False."
-            )
         super().__init__(init=None, name=name)
         self.rho = rho
         self.eps = eps
@@ -93,6 +89,8 @@ class BatchNorm(ParameterLayer):
             return F.batch_norm(
                 x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
             )
+        if self.binary:
+            return self._shift_normalize(x)
         # one pass for the statistics and the output; the batch variance (biased, as neon's)
         # is recovered from the saved inverse standard deviation
         y, mean, invstd = torch.native_batch_norm(
@@ -103,6 +101,17 @@ class BatchNorm(ParameterLayer):
             self.running_mean.mul_(self.rho).add_(mean, alpha=1.0 - self.rho)  # type: ignore[union-attr]
             self.running_var.mul_(self.rho).add_(var, alpha=1.0 - self.rho)  # type: ignore[union-attr]
         return y
+
+    def _shift_normalize(self, x: Tensor) -> Tensor:
+        """Training forward of neon's shift-based variant, on neon's ``(C, M)`` view."""
+        moved = x.transpose(0, 1)  # (C, N, ...)
+        y, mean, var = ShiftBatchNormFunction.apply(
+            moved.reshape(self.nfm, -1), self.weight.view(-1, 1), self.bias.view(-1, 1), self.eps
+        )
+        with torch.no_grad():
+            self.running_mean.mul_(self.rho).add_(mean.view(-1), alpha=1.0 - self.rho)  # type: ignore[union-attr]
+            self.running_var.mul_(self.rho).add_(var.view(-1), alpha=1.0 - self.rho)  # type: ignore[union-attr]
+        return y.reshape(moved.shape).transpose(0, 1)
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()

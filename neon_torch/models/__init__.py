@@ -1,5 +1,6 @@
 """Models (neon's ``neon.models``)."""
 
+from .gan import GAN
 from .model import Model
 
-__all__ = ["Model"]
+__all__ = ["GAN", "Model"]

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._object import NervanaObject
+from ..errors import NotConfiguredError
 from ..registry import neon_type
 from ._neon_style import NeonTransformFunction, written_by_user
 
@@ -29,6 +30,7 @@ __all__ = [
     "Normalizer",
     "Rectlin",
     "Rectlinclip",
+    "Sign",
     "Softmax",
     "Tanh",
     "Transform",
@@ -263,3 +265,40 @@ class Logistic(Transform):
         if self.shortcut:
             return torch.ones_like(y)
         return y * (1.0 - y)
+
+
+class _SignFunction(torch.autograd.Function):
+    """Forward ``binarize(x)``; backward the straight-through estimator ``grad * [|x| <= 1]``."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return grad * (x.abs() <= 1).to(grad.dtype)
+
+
+@neon_type(f"{_MODULE}.Sign", "neon.transforms.Sign")
+class Sign(Transform):
+    """neon's binarizing activation: ``y = +1`` where ``x >= 0``, ``-1`` elsewhere (0 gives +1).
+
+    neon semantics: the backward is the straight-through estimator ``[|x| <= 1]``, a function
+    of the **input** ``x``, not of the output; :meth:`bprop` therefore reads the input of the
+    latest call, as neon's does (its argument is ignored).
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name)
+        self.inputs: Tensor | None = None
+
+    def __call__(self, x: Tensor) -> Tensor:
+        self.inputs = x.detach()
+        return _SignFunction.apply(x)
+
+    def bprop(self, y: Tensor) -> Tensor:
+        if self.inputs is None:
+            raise NotConfiguredError("Sign.bprop needs a preceding call of the transform.")
+        return (self.inputs.abs() <= 1).to(self.inputs.dtype)

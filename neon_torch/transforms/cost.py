@@ -25,7 +25,7 @@ from torch import Tensor
 
 from .._object import Describable
 from ..backends.backend import Backend, current_backend
-from ..errors import UnsupportedNeonFeature
+from ..errors import ShapeMismatchError, UnsupportedNeonFeature
 from ..registry import neon_type
 from ._neon_style import is_user_class, written_by_user
 
@@ -33,8 +33,10 @@ __all__ = [
     "Cost",
     "CrossEntropyBinary",
     "CrossEntropyMulti",
+    "GANCost",
     "MeanSquared",
     "SmoothL1Loss",
+    "SquareHingeLoss",
     "SumSquared",
     "safelog",
 ]
@@ -169,3 +171,91 @@ class SmoothL1Loss(Cost):
     def bprop(self, y: Tensor, t: Tensor) -> Tensor:
         d = y - t
         return torch.where(d.abs() < 1.0 / self.sigma2, self.sigma2 * d, torch.sign(d))
+
+
+@neon_type(f"{_MODULE}.SquareHingeLoss", "neon.transforms.SquareHingeLoss")
+class SquareHingeLoss(Cost):
+    """Squared hinge loss on ±1 targets ``s = 2t - 1``: ``mean_f max(margin - s·y, 0)²``
+    (mean over the features); delta ``-2·s·max(margin - s·y, 0) / F``.
+    """
+
+    def __init__(self, margin: float = 1) -> None:
+        self.margin = margin
+
+    def __call__(self, y: Tensor, t: Tensor) -> Tensor:
+        s = 2 * t - 1
+        return torch.clamp(self.margin - s * y, min=0).square().mean(-1)
+
+    def bprop(self, y: Tensor, t: Tensor) -> Tensor:
+        s = 2 * t - 1
+        return -2 * s * torch.clamp(self.margin - s * y, min=0) / float(y.shape[-1])
+
+
+@neon_type(f"{_MODULE}.GANCost", "neon.transforms.GANCost")
+class GANCost(Cost):
+    """The costs of a generative adversarial network, on discriminator outputs.
+
+    ``func``: ``'original'`` / ``'modified'`` (Goodfellow et al. 2014) or ``'wasserstein'``
+    (Arjovsky et al. 2017). Per sample, with ``L = safelog``:
+
+    =============  ======================  =====================  =================
+    func           discriminator, data     discriminator, noise   generator
+    =============  ======================  =====================  =================
+    original       ``-L(y_data)``          ``-L(1 - y_noise)``    ``-L(y_noise)``
+    modified       ``-L(y_data)``          ``-L(1 - y_noise)``    ``L(1 - y_noise)``
+    wasserstein    ``y_data``              ``-y_noise``           ``y_noise``
+    =============  ======================  =====================  =================
+
+    ``cost(y_data, y_noise, cost_type)`` is the mean over the output features of the
+    ``'dis'`` (data + noise), ``'dis_data'``, ``'dis_noise'`` or ``'gen'`` column. The deltas
+    (``bprop_data``, ``bprop_noise``, ``bprop_generator``) are neon's, times ``scale``; note
+    that neon's ``'modified'`` generator delta is ``-1/y_noise`` and its cost column stays
+    ``L(1 - y_noise)``.
+    """
+
+    def __init__(self, scale: float = 1.0, cost_type: str = "dis", func: str = "modified") -> None:
+        if cost_type not in ("dis", "gen"):
+            raise ValueError(f"GANCost: cost_type must be 'dis' or 'gen', got {cost_type!r}.")
+        if func not in ("original", "modified", "wasserstein"):
+            raise ValueError(
+                f"GANCost: func must be 'original', 'modified' or 'wasserstein', got {func!r}."
+            )
+        self.scale = scale
+        self.cost_type = cost_type
+        self.func = func
+
+    def __call__(self, y_data: Tensor, y_noise: Tensor, cost_type: str = "dis") -> Tensor:
+        if y_data.shape != y_noise.shape:
+            raise ShapeMismatchError(
+                f"GANCost: data and noise outputs differ in shape: {tuple(y_data.shape)} vs "
+                f"{tuple(y_noise.shape)}."
+            )
+        if self.func == "wasserstein":
+            data, noise, gen = y_data, -y_noise, y_noise
+        else:
+            data, noise = -safelog(y_data), -safelog(1 - y_noise)
+            gen = -safelog(y_noise) if self.func == "original" else safelog(1 - y_noise)
+        columns = {"dis": data + noise, "dis_data": data, "dis_noise": noise, "gen": gen}
+        if cost_type not in columns:
+            raise ValueError(f"GANCost: unknown cost_type {cost_type!r}; one of {list(columns)}.")
+        return columns[cost_type].mean(-1)
+
+    def bprop_noise(self, y_noise: Tensor) -> Tensor:
+        """Delta of the discriminator cost for the outputs on generated samples."""
+        if self.func == "wasserstein":
+            return torch.full_like(y_noise, -self.scale)
+        return self.scale / (1.0 - y_noise)
+
+    def bprop_data(self, y_data: Tensor) -> Tensor:
+        """Delta of the discriminator cost for the outputs on data samples."""
+        if self.func == "wasserstein":
+            return torch.full_like(y_data, self.scale)
+        return self.scale * (-1.0 / y_data)
+
+    def bprop_generator(self, y_noise: Tensor) -> Tensor:
+        """Delta of the generator cost for the discriminator's outputs on generated samples."""
+        if self.func == "original":
+            return self.scale / (y_noise - 1.0)
+        if self.func == "modified":
+            return -self.scale / y_noise
+        return torch.full_like(y_noise, self.scale)

@@ -110,4 +110,5 @@ def test_every_activation_neon_torch_provides_is_in_the_fixture() -> None:
     tested = {spec["activation"].split("(")[0] for spec in SPEC["activations"]}
     prefix = "neon.transforms.activation."
     provided = {name[len(prefix) :] for name in available() if name.startswith(prefix)}
-    assert provided and provided <= tested
+    # Sign has its own real-neon fixture and conversion check in test_binary.py
+    assert provided and provided - {"Sign"} <= tested and "Sign" in provided

@@ -23,3 +23,16 @@ def test_run_all_quick_reports_every_case() -> None:
         ratio = float(rows[1].split("|")[4])
         assert ratio > 0
     assert "worst ratio" in out.stdout and "convert / pickle.load" in out.stdout
+
+
+def test_binary_gan_quick_reports_both_cases() -> None:
+    out = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "binary_gan.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line for line in out.stdout.splitlines() if line.startswith(("| binary", "| GAN"))]
+    assert len(rows) == 2, out.stdout
+    assert all(float(row.split("|")[4]) > 0 for row in rows)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from neon_torch.backends import gen_backend
-from neon_torch.errors import NotConfiguredError, UnsupportedNeonFeature
+from neon_torch.errors import NotConfiguredError
 from neon_torch.initializers import Constant, Gaussian, IdentityInit
 from neon_torch.layers import Affine, BatchNorm, Bias, Dropout, Linear, Sequential
 from neon_torch.transforms import Rectlin, Softmax
@@ -98,9 +98,22 @@ def test_batchnorm_running_statistics_follow_neon() -> None:
     assert beta is bn.bias and gamma is bn.weight
 
 
-def test_batchnorm_binary_is_refused() -> None:
-    with pytest.raises(UnsupportedNeonFeature, match="binary=True"):
-        BatchNorm(binary=True)
+def test_batchnorm_binary_trains_with_shift_arithmetic() -> None:
+    """neon's BatchNorm(binary=True): power-of-two statistics while training, plain
+    normalization with the running statistics at inference."""
+    gen_backend("cpu", batch_size=8)
+    bn = BatchNorm(binary=True)
+    bn.configure(3)
+    bn.allocate()
+    x = torch.randn(8, 3) * 3 + 1
+    y = bn.fprop(x)
+    d = x - x.mean(0)
+    var = (d.abs() * 2.0 ** torch.round(torch.log2(d.abs()))).mean(0)  # d * AP2(d)
+    inv = 2.0 ** torch.round(torch.log2(1.0 / torch.sqrt(var + 1e-3)))
+    torch.testing.assert_close(y, d * inv)
+    torch.testing.assert_close(bn.running_var, 0.1 * var)
+    z = bn.fprop(x, inference=True)
+    torch.testing.assert_close(z, (x - 0.1 * x.mean(0)) / torch.sqrt(0.1 * var + 1e-3))
 
 
 def test_identity_initialized_layers_are_frozen() -> None:

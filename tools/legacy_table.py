@@ -41,8 +41,9 @@ def table(logs: list[Path]) -> str:
                 results[name] = "runs"
             else:
                 issue = families["cases"].get(name)
-                why = f"needs issue {issue}" if issue else rest.strip()
-                results[name] = f"does not run yet ({why})"
+                family = families["issues"].get(str(issue), "") if issue else ""
+                why = f"needs {family.split(':')[0]}" if issue else rest.strip()
+                results[name] = f"not yet ({why})"
     order = list(paths)
     names = sorted(results, key=lambda n: order.index(n) if n in order else len(order))
     rows = [f"| `{paths.get(n, n)}` | {n} | {results[n]} |" for n in names]

@@ -105,8 +105,7 @@ class TensorOps:
         distributed: bool = False,
     ) -> Tensor:
         """An uninitialised tensor of ``shape`` (at least 2-D; ``(n,)`` becomes ``(n, 1)``)."""
-        t = torch.empty(self._shape(shape), dtype=self._dtype(dtype), device=self.device)
-        return Tensor(t, name=name, persist_values=persist_values)
+        return self._allocate(torch.empty, shape, dtype, name, persist_values)
 
     def zeros(
         self,
@@ -118,8 +117,7 @@ class TensorOps:
         distributed: bool = False,
     ) -> Tensor:
         """A tensor of zeros."""
-        t = torch.zeros(self._shape(shape), dtype=self._dtype(dtype), device=self.device)
-        return Tensor(t, name=name, persist_values=persist_values)
+        return self._allocate(torch.zeros, shape, dtype, name, persist_values)
 
     def ones(
         self,
@@ -131,8 +129,7 @@ class TensorOps:
         distributed: bool = False,
     ) -> Tensor:
         """A tensor of ones."""
-        t = torch.ones(self._shape(shape), dtype=self._dtype(dtype), device=self.device)
-        return Tensor(t, name=name, persist_values=persist_values)
+        return self._allocate(torch.ones, shape, dtype, name, persist_values)
 
     def array(
         self,
@@ -150,15 +147,22 @@ class TensorOps:
 
     def empty_like(self, ary: Any, dtype: Any = None, name: str | None = None, **_: Any) -> Tensor:
         """An uninitialised tensor of ``ary``'s shape (and dtype unless ``dtype``)."""
-        src = _tensor_of(ary)
-        kind = src.dtype if dtype is None else torch_dtype(dtype)
-        return Tensor(torch.empty(src.shape, dtype=kind, device=self.device), name=name)
+        return self._allocate_like(torch.empty, ary, dtype, name)
 
     def zeros_like(self, ary: Any, dtype: Any = None, name: str | None = None, **_: Any) -> Tensor:
         """Zeros of ``ary``'s shape (and dtype unless ``dtype``)."""
+        return self._allocate_like(torch.zeros, ary, dtype, name)
+
+    def _allocate(
+        self, factory: Any, shape: Any, dtype: Any, name: str | None, persist_values: bool
+    ) -> Tensor:
+        t = factory(self._shape(shape), dtype=self._dtype(dtype), device=self.device)
+        return Tensor(t, name=name, persist_values=persist_values)
+
+    def _allocate_like(self, factory: Any, ary: Any, dtype: Any, name: str | None) -> Tensor:
         src = _tensor_of(ary)
         kind = src.dtype if dtype is None else torch_dtype(dtype)
-        return Tensor(torch.zeros(src.shape, dtype=kind, device=self.device), name=name)
+        return Tensor(factory(src.shape, dtype=kind, device=self.device), name=name)
 
     def iobuf(
         self,

@@ -62,6 +62,20 @@ def _start_and_pattern(task: Task, inputs: np.ndarray, seq_len: int, rows: int) 
     return np.random.randint(2, size=(rows, seq_len * task.be.bsz))
 
 
+def _pattern_task_shapes(
+    task: Task, seq_len_max: int, vec_size: int, control_channels: int
+) -> None:
+    """The sizes CopyTask and PrioritySortTask share: ``vec_size`` outputs, ``vec_size`` plus
+    the control channels as inputs, ``2 · seq_len + 2`` steps per minibatch."""
+    task.seq_len_max = seq_len_max
+    task.vec_size = vec_size
+    task.nout = vec_size
+    task.nin = vec_size + control_channels
+    task.time_steps_func = lambda length: 2 * length + 2
+    task.time_steps_max = task.time_steps_func(seq_len_max)
+    task.max_columns = task.time_steps_max * task.be.bsz
+
+
 @neon_type("neon.data.ticker.CopyTask", "neon.data.CopyTask")
 class CopyTask(Task):
     """Copy a random bit pattern (NTM copy task), batched.
@@ -75,13 +89,7 @@ class CopyTask(Task):
 
     def __init__(self, seq_len_max: int, vec_size: int) -> None:
         super().__init__()
-        self.seq_len_max = seq_len_max
-        self.vec_size = vec_size
-        self.nout = vec_size
-        self.nin = vec_size + 2
-        self.time_steps_func = lambda length: 2 * length + 2
-        self.time_steps_max = self.time_steps_func(seq_len_max)
-        self.max_columns = self.time_steps_max * self.be.bsz
+        _pattern_task_shapes(self, seq_len_max, vec_size, control_channels=2)
 
     def synthesize(self, in_tensor: Any, out_tensor: Any, mask: Any) -> None:
         """Write a new minibatch into the buffers (see the class docstring)."""
@@ -151,13 +159,7 @@ class PrioritySortTask(Task):
 
     def __init__(self, seq_len_max: int, vec_size: int) -> None:
         super().__init__()
-        self.seq_len_max = seq_len_max
-        self.vec_size = vec_size
-        self.nout = vec_size
-        self.nin = vec_size + 3
-        self.time_steps_func = lambda length: 2 * length + 2
-        self.time_steps_max = self.time_steps_func(seq_len_max)
-        self.max_columns = self.time_steps_max * self.be.bsz
+        _pattern_task_shapes(self, seq_len_max, vec_size, control_channels=3)
 
     def synthesize(self, in_tensor: Any, out_tensor: Any, mask: Any) -> None:
         """Write a new minibatch into the buffers (see the class docstring)."""

@@ -62,8 +62,21 @@ def _permute(x: Array, order: tuple[int, ...]) -> Array:
     return x.permute(*order) if isinstance(x, torch.Tensor) else x.transpose(order)
 
 
+def neon_rows(shape: Shape) -> int:
+    """Rows of neon's buffer for samples of ``shape``: F, or C·H·W for images (a sequence
+    ``(F, T)`` keeps F rows and puts its steps along the columns)."""
+    if isinstance(shape, int):
+        return shape
+    return int(shape[0]) if is_sequence_shape(shape) else int(np.prod(shape))
+
+
 def neon_to_batch_first(x: Array, shape: Shape) -> Array:
-    """neon buffer -> batch-first tensor for per-sample ``shape`` (see the module docstring)."""
+    """neon buffer -> batch-first tensor for per-sample ``shape`` (see the module docstring).
+
+    neon reads any buffer's memory as ``(features, batch)``: one of another shape (a
+    ``(C, H, W)`` array with batch size 1) is read so too."""
+    if x.ndim != 2:
+        x = x.reshape(neon_rows(shape), -1)
     if is_sequence_shape(shape):
         feats, steps = shape  # type: ignore[misc]
         n = x.shape[1] // steps

@@ -12,7 +12,7 @@ from .._object import NervanaObject
 from .._values import neon_values
 from ..backends.tensor import Tensor as NeonTensor
 from ..errors import ShapeMismatchError
-from ..layout import is_sequence_shape
+from ..layout import batch_first_to_neon, is_sequence_shape, neon_to_batch_first
 from ..registry import neon_type
 from ..transforms._neon_style import from_neon, per_sample_values, to_neon
 from ._base import Layer
@@ -88,9 +88,10 @@ class GeneralizedCost(NervanaObject):
         be None for a cost that ignores its targets, as neon allowed.
         """
         if isinstance(y, NeonTensor):
-            rows = y.torch.reshape(y.shape[0], -1).T
-            targets = None if t is None else t.torch.reshape(t.shape[0], -1).T
-            return NeonTensor(self.get_errors(rows, targets).T.contiguous())
+            rows = neon_to_batch_first(y.torch, y.shape[0])
+            targets = None if t is None else neon_to_batch_first(t.torch, t.shape[0])
+            delta = self.get_errors(rows, targets)
+            return NeonTensor(batch_first_to_neon(delta, delta.shape[1]).contiguous())
         shape = y.shape
         y2, t2 = self._views(y, t)
         with torch.no_grad():

@@ -19,7 +19,7 @@ from ..backends.backend import Backend
 from ..backends.tensor import Tensor as NeonTensor
 from ..data.dataiterator import NervanaDataIterator
 from ..errors import ShapeMismatchError
-from ..layout import batch_first_to_neon, is_sequence_shape, neon_to_batch_first
+from ..layout import batch_first_to_neon, neon_to_batch_first
 
 __all__ = [
     "as_batches",
@@ -48,20 +48,9 @@ def from_neon_input(x: Any, shape: Any, source: Any) -> Any:
         return x
     if shape is None:
         shape = x.shape[0]
-    data = x.torch
-    if data.dim() != 2:  # neon reads any buffer's memory as (features, batch), e.g. (C, H, W)
-        data = data.reshape(_buffer_rows(shape), -1)
-    out = neon_to_batch_first(data, shape).contiguous()
+    out = neon_to_batch_first(x.torch, shape).contiguous()
     out.neon_source = source if source is not None else x
     return out
-
-
-def _buffer_rows(shape: Any) -> int:
-    """Rows of neon's buffer for samples of ``shape``: F, or C·H·W for images (a sequence
-    ``(F, T)`` keeps F rows and puts its steps along the columns)."""
-    if isinstance(shape, int):
-        return shape
-    return int(shape[0]) if is_sequence_shape(shape) else int(np.prod(shape))
 
 
 def from_neon_target(t: Any, batch: int) -> Any:

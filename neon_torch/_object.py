@@ -1,19 +1,20 @@
-"""``NervanaObject``: neon's naming rule, the global backend handle and generic descriptions."""
+"""``Describable``: neon's generic ``{'type', 'config'}`` descriptions of objects.
+
+``NervanaObject`` (naming and the global ``be``) lives beside the backend, in
+:mod:`neon_torch.backends.backend`.
+"""
 
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .errors import UnknownNeonTypeError
 from .registry import type_string
 
-if TYPE_CHECKING:
-    from .backends.backend import Backend
-
-__all__ = ["Describable", "NervanaObject", "describe_value"]
+__all__ = ["Describable", "describe_value"]
 
 
 def _differs(value: Any, default: Any) -> bool:
@@ -83,35 +84,3 @@ class Describable:
                 raise
             kind = f"{cls.__module__}.{cls.__qualname__}"  # neon names user classes so
         return {"type": kind, "config": config}
-
-
-class NervanaObject(Describable):
-    """Base of named neon objects.
-
-    neon semantics: an object built with ``name=None`` is named ``<ClassName>_<k>`` where ``k``
-    is a per-class counter read before it is incremented. Every construction increments the
-    counter of its own class, even when a name is given, and the counter goes down again when an
-    object is garbage-collected, so names are reused (``Linear_0`` in a fresh process). A class
-    that was never instantiated starts from the counter of its nearest ancestor.
-
-    ``NervanaObject.be`` is the backend made by the last :func:`~neon_torch.backends.gen_backend`.
-    """
-
-    be: ClassVar[Backend | None] = None
-    _name_counter: ClassVar[int] = 0
-
-    def __init__(self, name: str | None = None) -> None:
-        cls = type(self)
-        count = cls._name_counter
-        self.name = name if name is not None else f"{cls.__name__}_{count}"
-        cls._name_counter = count + 1
-        self._counted = True
-
-    def __del__(self) -> None:
-        if self.__dict__.get("_counted"):
-            type(self)._name_counter -= 1
-
-    @property
-    def classnm(self) -> str:
-        """The class name (neon attribute)."""
-        return type(self).__name__

@@ -72,6 +72,11 @@ class NeonCompatWarning(UserWarning):
 _warned: set[str] = set()
 
 
+def reset_warnings() -> None:
+    """Forget which :func:`warn_once` keys were seen (``cleanup_backend`` calls it)."""
+    _warned.clear()
+
+
 def warn_once(key: str, message: str) -> None:
     """Emit ``message`` as a :class:`NeonCompatWarning` the first time ``key`` is seen."""
     if key in _warned:

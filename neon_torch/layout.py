@@ -31,6 +31,7 @@ import torch
 
 __all__ = [
     "as_sequence",
+    "batch_first_sample_dims",
     "batch_first_to_neon",
     "column_to_vector",
     "conv_w_from_torch",
@@ -242,3 +243,10 @@ def recurrent_w_to_torch_gates(
             w_in, w_rec, b = (lstm_gates_to_torch(t) for t in (w_in, w_rec, b))
         out.append((w_in.clone(), w_rec.clone(), b.clone()))
     return out
+
+
+def batch_first_sample_dims(shape: Shape) -> tuple[int, ...]:
+    """The per-sample dimensions of a batch-first tensor for neon per-sample ``shape``: a
+    sequence ``(F, T)`` is ``(T, F)``, an int ``F`` is ``(F,)``, an image keeps ``(C, H, W)``."""
+    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    return (dims[1], dims[0]) if len(dims) == 2 else dims

@@ -1,23 +1,56 @@
-"""The backend: device, dtype, global batch size and neon's numpy random stream."""
+"""The backend (device, dtype, global batch size, neon's numpy random stream) and
+``NervanaObject``, the base of neon's named objects that holds the global ``be``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from .._object import NervanaObject
+from .._object import Describable
 from ..distributed.state import init_from_env, local_rank
-from ..errors import BackendError, UnsupportedNeonFeature, warn_once
+from ..errors import BackendError, UnsupportedNeonFeature, reset_warnings, warn_once
 from .ops import TensorOps
 
-__all__ = ["Backend", "cleanup_backend", "gen_backend"]
+__all__ = ["Backend", "NervanaObject", "cleanup_backend", "current_backend", "gen_backend"]
 
 _BACKENDS = {"cpu": "NervanaCPU", "mkl": "NervanaMKL", "gpu": "NervanaGPU"}
 _DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 # reduced precisions run as autocast over float32 parameters (mixed precision)
 _AMP = {"float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+class NervanaObject(Describable):
+    """Base of named neon objects.
+
+    neon semantics: an object built with ``name=None`` is named ``<ClassName>_<k>`` where ``k``
+    is a per-class counter read before it is incremented. Every construction increments the
+    counter of its own class, even when a name is given, and the counter goes down again when an
+    object is garbage-collected, so names are reused (``Linear_0`` in a fresh process). A class
+    that was never instantiated starts from the counter of its nearest ancestor.
+
+    ``NervanaObject.be`` is the backend made by the last :func:`~neon_torch.backends.gen_backend`.
+    """
+
+    be: ClassVar[Backend | None] = None
+    _name_counter: ClassVar[int] = 0
+
+    def __init__(self, name: str | None = None) -> None:
+        cls = type(self)
+        count = cls._name_counter
+        self.name = name if name is not None else f"{cls.__name__}_{count}"
+        cls._name_counter = count + 1
+        self._counted = True
+
+    def __del__(self) -> None:
+        if self.__dict__.get("_counted"):
+            type(self)._name_counter -= 1
+
+    @property
+    def classnm(self) -> str:
+        """The class name (neon attribute)."""
+        return type(self).__name__
 
 
 def _amp_dtype(datatype: Any) -> torch.dtype | None:
@@ -213,11 +246,13 @@ def gen_backend(
     else:
         device = torch.device("cpu")
     init_from_env(device)  # launched by torchrun: NCCL (CUDA) or gloo (CPU) process group
+    _restore_torch_settings()  # what an earlier backend changed is not this one's
     be = Backend(backend, device, rng_seed, datatype, compat_mode, device_id)
     be.bsz = int(batch_size)
     be.channels_last = bool(channels_last)
     be.compile_options = _compile_options(compile)
     if cudnn_benchmark:
+        _TORCH_SETTINGS.setdefault("cudnn.benchmark", torch.backends.cudnn.benchmark)
         torch.backends.cudnn.benchmark = True
     NervanaObject.be = be
     return be
@@ -251,13 +286,33 @@ def _compile_options(value: bool | str | dict[str, Any]) -> dict[str, Any] | Non
     )
 
 
+# torch's own global settings that gen_backend changed, with the values they had before
+_TORCH_SETTINGS: dict[str, Any] = {}
+
+
+def _restore_torch_settings() -> None:
+    if "cudnn.benchmark" in _TORCH_SETTINGS:
+        torch.backends.cudnn.benchmark = _TORCH_SETTINGS.pop("cudnn.benchmark")
+
+
 def cleanup_backend() -> None:
-    """Drop the global backend (neon's ``cleanup_backend``)."""
+    """Undo what :func:`gen_backend` set (neon's ``cleanup_backend``): the global backend is
+    dropped, torch settings it changed (``cudnn.benchmark``) get their earlier values back and
+    the once-only compatibility warnings may show again. A torchrun process group stays (it
+    lives until the process exits)."""
+    _restore_torch_settings()
+    reset_warnings()
     NervanaObject.be = None
 
 
 def current_backend() -> Backend:
-    """The global backend; one is created with neon's defaults when none exists yet."""
+    """The global backend, the one the last :func:`gen_backend` made.
+
+    When there is none (a script that never called ``gen_backend``; neon itself would fail on
+    ``NervanaObject.be`` being None), this is the single documented default:
+    ``gen_backend()`` with neon's defaults (``'cpu'``, float32, batch size 0), made once and
+    kept as the global backend.
+    """
     be = NervanaObject.be
     if be is None:
         be = gen_backend()

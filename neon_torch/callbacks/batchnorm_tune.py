@@ -47,4 +47,4 @@ class BatchNormTuneCallback(Callback):
             if nbatches > 1:
                 for layer in layers:
                     layer.running_var.mul_(nbatches / (nbatches - 1))
-        model._last_output = None
+        model.run_state.last_output = None

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._object import NervanaObject
+from ..backends.backend import NervanaObject
 from ..distributed.state import is_rank_zero
 from ..registry import neon_type
 from . import _h5
@@ -330,7 +330,7 @@ class LossCallback(Callback):
 
     def on_epoch_end(self, callback_data: dict, model: Any, epoch: int) -> None:
         start = time.time()
-        loss = model._eval_loss(self.eval_set)
+        loss = model.eval_loss(self.eval_set)
         callback_data["cost/loss"] = np.append(callback_data["cost/loss"], np.float32(loss))
         callback_data["time/loss"] = np.append(
             callback_data["time/loss"], np.float32(time.time() - start)

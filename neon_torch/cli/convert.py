@@ -14,9 +14,8 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-from ..errors import PrmFormatError, UnsupportedNeonFeature
+from ..errors import PrmFormatError
 
 NAME = "convert"
 HELP = "convert a .prm file (neon or neon_torch) to .pt, .safetensors, .pt2 or .prm"
@@ -82,60 +81,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _convert_to_torch(args: argparse.Namespace, out: Path) -> None:
-    import torch
+    from ..convert import load_model, to_torch_module
+    from ..convert.export import save_module
 
-    from ..convert import to_torch_module
-    from ..models import Model
-    from ..serialization._atomic import atomic_write
-
-    model = Model(args.input)
+    model = load_model(args.input)
     module = to_torch_module(model)
     _say(args, f"built {type(module).__name__} with {len(module.state_dict())} tensors; writing")
-    if out.suffix == ".pt2":
-        program = _export(module, model.layers.in_shape, args.batch_size)
-        with atomic_write(out) as f:
-            torch.export.save(program, f)
-        return
-    state = {k: v.detach().contiguous() for k, v in module.state_dict().items()}
-    if out.suffix == ".safetensors":
-        from safetensors.torch import save
-
-        data = save(state, metadata={"source": os.path.basename(args.input)})
-        with atomic_write(out) as f:
-            f.write(data)
-    else:
-        with atomic_write(out) as f:
-            torch.save(state, f)
-
-
-def _export(module: Any, in_shape: Any, batch_size: int | None) -> Any:
-    """``torch.export`` program of ``module``: batch dimension dynamic, or ``batch_size``.
-
-    The input is one batch-first tensor, or a list of them for a model that reads several
-    streams (``in_shape`` a list); neon's ``(F, T)`` sequences are ``(N, T, F)``.
-    """
-    import torch
-
-    streams = in_shape if isinstance(in_shape, list) else [in_shape]
-    dtype = next(module.parameters()).dtype
-    size = batch_size or 2  # an example of 1 would make torch specialize the batch to 1
-    examples = [torch.zeros((size, *_sample_dims(s)), dtype=dtype) for s in streams]
-    inputs = (examples,) if isinstance(in_shape, list) else (examples[0],)
-    if batch_size is not None:
-        return torch.export.export(module, inputs)
-    batch = torch.export.Dim("batch", min=1)
-    per_input = [{0: batch} for _ in examples]
-    dynamic = (per_input,) if isinstance(in_shape, list) else (per_input[0],)
-    try:
-        return torch.export.export(module, inputs, dynamic_shapes=dynamic)
-    except Exception as exc:  # torch raises several kinds for a batch it cannot keep symbolic
-        raise UnsupportedNeonFeature(
-            f"this model cannot be exported for any batch size ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}); pass --batch-size N to export it "
-            "for batch size N only."
-        ) from exc
-
-
-def _sample_dims(shape: Any) -> tuple[int, ...]:
-    dims = (shape,) if isinstance(shape, int) else tuple(shape)
-    return (dims[1], dims[0]) if len(dims) == 2 else dims  # (F, T) -> (T, F)
+    save_module(
+        module,
+        model.layers.in_shape,
+        out,
+        batch_size=args.batch_size,
+        source_name=os.path.basename(args.input),
+    )

@@ -4,7 +4,7 @@ A Python script runs as ``__main__`` with the ``neon`` import shim installed
 (:func:`neon_torch.compat.install`), ``sys.argv`` set to ``[SCRIPT.py, args...]`` and the
 script's directory first on ``sys.path``, as ``python SCRIPT.py`` would; the script's exit
 status becomes the command's. A ``.yaml``/``.yml`` file is run as neon's ``neon`` command ran
-experiment files (see :mod:`neon_torch.compat.yaml_experiment`), with neon's flags.
+experiment files (see :mod:`neon_torch.cli.yaml_experiment`), with neon's flags.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         command = ["run", args.script, *args.args]
         return launch("neon_torch.cli", args.nproc, command, module=True).returncode
     if args.script.endswith((".yaml", ".yml")):
-        from ..compat.yaml_experiment import run_yaml
+        from .yaml_experiment import run_yaml
 
         try:
             return run_yaml(args.script, list(args.args))

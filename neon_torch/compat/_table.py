@@ -78,7 +78,7 @@ EXTRA: dict[str, dict[str, str]] = {
     "neon": {
         "logger": "neon_torch.compat._logger:neon_logger",
         "__version__": "neon_torch._version:NEON_VERSION",
-        "NervanaObject": "neon_torch._object:NervanaObject",
+        "NervanaObject": "neon_torch.backends.backend:NervanaObject",
         "DISPLAY_LEVEL_NUM": "neon_torch.compat._logger:DISPLAY",
     },
     "neon.backends.nervanacpu": {"CPUTensor": _TENSOR_CLASS, "NervanaCPU": _BACKEND_CLASS},
@@ -86,7 +86,7 @@ EXTRA: dict[str, dict[str, str]] = {
     "neon.backends.nervanamkl": {"MKLTensor": _TENSOR_CLASS, "NervanaMKL": _BACKEND_CLASS},
     "neon.backends": {
         "cleanup_backend": "neon_torch.backends.backend:cleanup_backend",
-        "NervanaObject": "neon_torch._object:NervanaObject",
+        "NervanaObject": "neon_torch.backends.backend:NervanaObject",
     },
 }
 

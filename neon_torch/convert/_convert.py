@@ -12,17 +12,16 @@ and a layer may instead fold itself into the module made for the layer before it
 
 from __future__ import annotations
 
-import os
 import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from torch import Tensor, nn
+from torch import nn
 
 from ..errors import NotConfiguredError, UnsupportedNeonFeature
 
-__all__ = ["sequence_module", "to_state_dict", "to_torch_module"]
+__all__ = ["container_module", "sequence_module"]
 
 
 def _module_name(name: str, used: set[str]) -> str:
@@ -47,23 +46,15 @@ def sequence_module(layers: Iterable[Any]) -> nn.Sequential:
     return nn.Sequential(modules)
 
 
-def _model(source: Any) -> Any:
-    from ..models import Model
+def container_module(model: Any) -> nn.Module:
+    """A plain ``torch.nn.Module`` equal to ``model`` at inference, in ``eval()`` mode.
 
-    if isinstance(source, Model):
-        return source
-    if isinstance(source, (str, os.PathLike, dict)):
-        return Model(source)
-    raise TypeError(f"expected a Model, a .prm path or a description dict, got {source!r:.80}")
-
-
-def to_torch_module(source: Any) -> nn.Module:
-    """A plain ``torch.nn.Module`` equal to ``source`` at inference, in ``eval()`` mode.
-
-    ``source``: a ``Model``, a path to a neon_torch ``.prm`` or a neon-written file, or a
-    description dict. Inputs and outputs are batch-first, as ``Model.fprop``'s. The module
-    uses only ``torch.nn`` and :mod:`neon_torch.convert.modules`, and ``torch.export``
-    exports it.
+    ``model``: anything holding its layers in a ``LayerContainer`` ``.layers`` and saying
+    whether its weights exist in ``.initialized`` (a ``Model``, a ``GAN``). This module
+    imports nothing above the layers, so the layers may import it; paths and descriptions are
+    read by :func:`neon_torch.convert.to_torch_module`. Inputs and outputs are batch-first,
+    as ``Model.fprop``'s. The module uses only ``torch.nn`` and
+    :mod:`neon_torch.convert.modules`, and ``torch.export`` exports it.
 
     Recurrent layers must be stateless (``reset_cells=True``): a plain module starts every
     call from zero states, while neon's default ``reset_cells=False`` seeds each call with the
@@ -75,8 +66,7 @@ def to_torch_module(source: Any) -> nn.Module:
         UnsupportedNeonFeature: a layer without a plain-torch equivalent, or a stateful
             recurrent layer.
     """
-    model = _model(source)
-    if not model.initialized:
+    if not getattr(model, "initialized", False):
         raise NotConfiguredError(
             "The model has no weights yet; call model.initialize(dataset) (or load a .prm) "
             "before converting it."
@@ -93,8 +83,3 @@ def to_torch_module(source: Any) -> nn.Module:
     module = model.layers.to_torch()
     module.eval()
     return module
-
-
-def to_state_dict(source: Any) -> dict[str, Tensor]:
-    """The PyTorch state dict (torch layouts and names) of :func:`to_torch_module`'s module."""
-    return dict(to_torch_module(source).state_dict())

@@ -11,8 +11,7 @@ import torch
 from torch import Tensor
 
 from .. import layout
-from .._object import NervanaObject
-from ..backends.backend import current_backend
+from ..backends.backend import NervanaObject, current_backend
 from ..distributed.state import batch_rows
 from ..errors import NeonTorchError, ShapeMismatchError, UnsupportedNeonFeature
 from ..registry import neon_type

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._object import NervanaObject
+from ..backends.backend import NervanaObject
 from ..registry import neon_type
 from .dataiterator import NervanaDataIterator
 

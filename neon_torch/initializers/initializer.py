@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._object import NervanaObject
-from ..backends.backend import current_backend
+from ..backends.backend import NervanaObject, current_backend
 from ..registry import neon_type
 
 __all__ = [

@@ -12,8 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .._object import NervanaObject
-from ..backends.backend import current_backend
+from ..backends.backend import NervanaObject, current_backend
 from ..backends.tensor import Tensor as NeonTensor
 from ..backends.tensor import as_torch
 from ..errors import (

@@ -38,8 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import layout
-from ._recurrent import stack_steps
-from .lstm import lstm_step
+from ._recurrent import lstm_step, stack_steps
 
 __all__ = ["DeltaMemory", "unroll_updating_error"]
 

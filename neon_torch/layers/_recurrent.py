@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import layout
@@ -16,9 +17,11 @@ from ..errors import LayerConfigError, ShapeMismatchError
 from ._base import Layer, ParameterLayer, Shape
 
 __all__ = [
+    "LstmState",
     "RecurrentBase",
     "first_step_term",
     "interpret_in_shape",
+    "lstm_step",
     "sequence_input",
     "stack_steps",
 ]
@@ -288,3 +291,34 @@ def first_step_term(term: Tensor, first: bool) -> Tensor:
 def stack_steps(steps: list[Tensor]) -> Tensor:
     """``T`` tensors ``(N, F)`` -> ``(N, T, F)``."""
     return torch.stack(steps, dim=1)
+
+
+LstmState = tuple[Tensor, Tensor]
+
+
+def lstm_step(
+    a: Tensor,
+    w_rec: Tensor,
+    state: LstmState | None,
+    act: Any,
+    gate_act: Any,
+    first: bool,
+    h_given: bool = False,
+) -> LstmState:
+    """One step from the input projection ``a`` (bias included) and the previous state.
+
+    ``h_given``: ``state[0]`` is a Seq2Seq ``init_state``: neon sends the step's error back
+    into it but still adds nothing to ``dW_recur`` at step 0.
+    """
+    n = w_rec.shape[1]
+    if state is not None:
+        if h_given:
+            a = a + F.linear(state[0], w_rec.detach())
+        else:
+            a = a + first_step_term(F.linear(state[0], w_rec), first)
+    i, f, o = gate_act(a[:, : 3 * n]).split(n, dim=1)
+    g = act(a[:, 3 * n :])
+    c = i * g
+    if state is not None:
+        c = first_step_term(f * state[1], first) + c
+    return o * act(c), c

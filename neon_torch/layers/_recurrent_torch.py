@@ -16,7 +16,6 @@ import torch
 from torch import Tensor, nn
 
 from .. import layout
-from ..convert._transforms import transform_module
 from ..convert.modules import NeonLSTM, NeonRNN, SequenceLSTM, SequenceRNN
 from ._recurrent import RecurrentBase
 
@@ -47,7 +46,7 @@ def torch_weights(layer: RecurrentBase, split_inputs: bool = False) -> _Weights:
 
 def rnn_module(layer: RecurrentBase, weights: _Weights, activation: Any) -> nn.Module:
     """``SequenceRNN`` (``nn.RNN``) for Tanh / Rectlin (no slope), else ``NeonRNN``."""
-    act = transform_module(activation, flat_features=True)
+    act = activation.to_torch()
     nonlinearity = _RNN_NONLINEARITY.get(type(act))
     sizes, options = _sizes_and_options(layer, weights)
     if nonlinearity is not None:
@@ -59,8 +58,8 @@ def lstm_module(
     layer: RecurrentBase, weights: _Weights, activation: Any, gate_activation: Any
 ) -> nn.Module:
     """``SequenceLSTM`` (``nn.LSTM``) for Tanh / Logistic, else ``NeonLSTM``."""
-    act = transform_module(activation, flat_features=True)
-    gate = transform_module(gate_activation, flat_features=True)
+    act = activation.to_torch()
+    gate = gate_activation.to_torch()
     sizes, options = _sizes_and_options(layer, weights)
     if type(act) is nn.Tanh and type(gate) is nn.Sigmoid:
         return _load(SequenceLSTM(*sizes, **options), weights)

@@ -49,9 +49,7 @@ class Activation(Layer):
 
     def to_torch(self) -> nn.Module:
         """``nn.ReLU``, ``nn.Sigmoid``, ``nn.Softmax(dim=-1)``, ... for the transform."""
-        from ..convert._transforms import transform_module
-
-        return transform_module(self.transform, flat_features=not self._flatten)
+        return self.transform.to_torch(flat_features=not self._flatten)
 
     def __str__(self) -> str:
         return f"Activation Layer '{self.name}': {type(self.transform).__name__}"

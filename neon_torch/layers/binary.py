@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..registry import neon_type
+from ..registry import neon_builder, neon_type
 from ._shift import BinarizeWeights, binarize
 from .activation import Activation
 from .batch_norm import BatchNorm
@@ -75,6 +75,7 @@ class ShiftBatchNorm(BatchNorm):
         super().__init__(rho=rho, eps=eps, name=name, binary=True)
 
 
+@neon_builder("neon.layers.layer.BinaryAffine")
 class BinaryAffine(CompoundLayer):
     """neon's compound binary layer: BinaryLinear [+ Bias | + ShiftBatchNorm] [+ Activation].
 

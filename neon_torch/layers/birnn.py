@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from .. import layout
 from ..backends.backend import current_backend
 from ..errors import LayerConfigError
-from ..registry import neon_type
+from ..registry import neon_builder, neon_type
 from ._base import Layer
 from ._delta_memory import unroll_updating_error
 from ._recurrent import RecurrentBase, interpret_in_shape, sequence_input
@@ -320,6 +320,7 @@ def _check_depth(depth: int) -> None:
         raise LayerConfigError(f"depth must be at least 1, got {depth}.")
 
 
+@neon_builder("neon.layers.recurrent.DeepBiRNN")
 class DeepBiRNN(list):
     """A list of stacked :class:`BiRNN` (``batch_norm=True``: :class:`BiBNRNN`) layers.
 
@@ -350,6 +351,7 @@ class DeepBiRNN(list):
                 self.append(BiSum())
 
 
+@neon_builder("neon.layers.recurrent.DeepBiLSTM")
 class DeepBiLSTM(list):
     """A list of ``depth`` stacked :class:`BiLSTM` layers; the second and later ones have
     ``split_inputs=True``. Containers flatten the list."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..registry import neon_builder
 from .convolution import EMPTY, Axes, Convolution, Convolution_bias, Deconvolution
 from .linear import CompoundLayer
 
 __all__ = ["Conv", "Deconv"]
 
 
+@neon_builder("neon.layers.layer.Conv")
 class Conv(CompoundLayer):
     """Convolution [+ BatchNorm] [+ Activation], the bias fused into the convolution.
 
@@ -45,6 +47,7 @@ class Conv(CompoundLayer):
         self.add_postfilter_layers(fused_bias=True)
 
 
+@neon_builder("neon.layers.layer.Deconv")
 class Deconv(CompoundLayer):
     """Deconvolution [+ Bias | + BatchNorm] [+ Activation].
 

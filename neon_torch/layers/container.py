@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..convert._convert import sequence_module
 from ..errors import NotConfiguredError
 from ..registry import neon_type
 from ._base import Layer, ParameterLayer
@@ -141,6 +142,4 @@ class Sequential(LayerContainer):
 
     def to_torch(self) -> nn.Module:
         """An ``nn.Sequential`` of the children's plain modules, named after the layers."""
-        from ..convert import sequence_module
-
         return sequence_module(self.layers)

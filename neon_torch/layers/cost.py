@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._object import NervanaObject
 from .._values import neon_values
+from ..backends.backend import NervanaObject
 from ..backends.tensor import Tensor as NeonTensor
 from ..errors import ShapeMismatchError
 from ..layout import batch_first_to_neon, is_sequence_shape, neon_to_batch_first

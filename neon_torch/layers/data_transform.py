@@ -36,11 +36,9 @@ class DataTransform(Layer):
 
     def to_torch(self) -> nn.Module:
         """The transform's module (e.g. a scale for ``Normalizer``)."""
-        from ..convert._transforms import transform_module
-
         shape = self.in_shape
-        return transform_module(
-            self.transform, flat_features=not isinstance(shape, tuple) or len(shape) == 2
+        return self.transform.to_torch(
+            flat_features=not isinstance(shape, tuple) or len(shape) == 2
         )
 
     def __str__(self) -> str:

@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..convert._transforms import transform_module
 from ..convert.modules import NeonGRU
 from ..registry import neon_type
 from ._recurrent import RecurrentBase, first_step_term, sequence_input, stack_steps
@@ -112,8 +111,8 @@ class GRU(RecurrentBase):
         module = NeonGRU(
             self.nin,
             self.output_size,
-            transform_module(self.activation, flat_features=True),
-            transform_module(self.gate_activation, flat_features=True),
+            self.activation.to_torch(),
+            self.gate_activation.to_torch(),
             time_last=time_last(self),
         ).to(device=w_ih.device, dtype=w_ih.dtype)
         with torch.no_grad():

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from .. import layout
 from ..backends.tensor import Tensor as NeonTensor
 from ..errors import NeonTorchError
-from ..registry import neon_type
+from ..registry import neon_builder, neon_type
 from ._base import Layer, ParameterLayer, Shape, shape_size
 from .activation import Activation
 from .batch_norm import BatchNorm
@@ -267,6 +267,7 @@ class CompoundLayer(list):
             self.append(Activation(transform=self.activation, name=name))
 
 
+@neon_builder("neon.layers.layer.Affine")
 class Affine(CompoundLayer):
     """neon's compound fully connected layer: Linear [+ Bias | + BatchNorm] [+ Activation].
 

@@ -13,40 +13,11 @@ from .. import layout
 from ..errors import LayerConfigError
 from ..registry import neon_type
 from ..transforms.activation import Logistic, Tanh
-from ._recurrent import RecurrentBase, first_step_term, sequence_input, stack_steps
+from ._delta_memory import unroll_updating_error
+from ._recurrent import LstmState, RecurrentBase, lstm_step, sequence_input, stack_steps
 from ._recurrent_torch import lstm_module, torch_weights
 
 __all__ = ["LSTM", "lstm_step", "lstm_unroll", "require_gate_activation"]
-
-_State = tuple[Tensor, Tensor]
-
-
-def lstm_step(
-    a: Tensor,
-    w_rec: Tensor,
-    state: _State | None,
-    act: Any,
-    gate_act: Any,
-    first: bool,
-    h_given: bool = False,
-) -> _State:
-    """One step from the input projection ``a`` (bias included) and the previous state.
-
-    ``h_given``: ``state[0]`` is a Seq2Seq ``init_state``: neon sends the step's error back
-    into it but still adds nothing to ``dW_recur`` at step 0.
-    """
-    n = w_rec.shape[1]
-    if state is not None:
-        if h_given:
-            a = a + F.linear(state[0], w_rec.detach())
-        else:
-            a = a + first_step_term(F.linear(state[0], w_rec), first)
-    i, f, o = gate_act(a[:, : 3 * n]).split(n, dim=1)
-    g = act(a[:, 3 * n :])
-    c = i * g
-    if state is not None:
-        c = first_step_term(f * state[1], first) + c
-    return o * act(c), c
 
 
 def _can_fuse(act: Any, gate_act: Any) -> bool:
@@ -55,8 +26,8 @@ def _can_fuse(act: Any, gate_act: Any) -> bool:
 
 
 def _fused(
-    x: Tensor, w_in: Tensor, w_rec: Tensor, b: Tensor, state: _State
-) -> tuple[Tensor, _State]:
+    x: Tensor, w_in: Tensor, w_rec: Tensor, b: Tensor, state: LstmState
+) -> tuple[Tensor, LstmState]:
     """torch's fused (cuDNN on CUDA) LSTM with neon's weights, gates reordered to i, f, g, o."""
     params = [layout.lstm_gates_to_torch(w) for w in (w_in, w_rec, b)]
     params.append(torch.zeros_like(params[2]))  # torch adds a second bias; neon has one
@@ -72,10 +43,10 @@ def lstm_unroll(
     weights: tuple[Tensor, Tensor, Tensor],
     act: Any,
     gate_act: Any,
-    state: _State | None,
+    state: LstmState | None,
     fused: bool = True,
     h_given: bool = False,
-) -> tuple[Tensor, _State]:
+) -> tuple[Tensor, LstmState]:
     """neon's LSTM over ``x`` ``(N, T, nin)`` from ``state`` (``(h, c)`` or None = zeros).
 
     Returns the outputs ``(N, T, nout)`` and the last ``(h, c)``. ``h_given``: ``state[0]``
@@ -156,7 +127,6 @@ class LSTM(RecurrentBase):
             carried = (given, torch.zeros_like(given) if carried is None else carried[1])
         memory = self.delta_memory() if self.delta_memory is not None else None
         if carried is None and memory is not None and memory.updates_error_of(self):
-            from ._delta_memory import unroll_updating_error
 
             def error() -> Tensor:
                 return memory.error_view(self, x)

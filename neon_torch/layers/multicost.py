@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .._object import NervanaObject
 from .._values import neon_values
+from ..backends.backend import NervanaObject
 from ..errors import LayerConfigError, ShapeMismatchError
 from ..registry import neon_type
 

@@ -7,6 +7,8 @@ from typing import Any
 from torch import Tensor, nn
 
 from ..backends.backend import current_backend
+from ..convert._convert import sequence_module
+from ..convert.modules import TreePaths
 from ..errors import LayerConfigError
 from ..registry import neon_type
 from ._base import Layer
@@ -116,9 +118,6 @@ class Tree(_Paths):
     def to_torch(self) -> nn.Module:
         """:class:`~neon_torch.convert.modules.TreePaths`: the trunk cut at its branch points,
         each branch starting from its point (a SingleOutputTree's returns the trunk only)."""
-        from ..convert import sequence_module
-        from ..convert.modules import TreePaths
-
         segments: list[list[Layer]] = [[]]
         where: dict[int, int] = {}
         for layer in self.layers[0].layers:

@@ -11,6 +11,7 @@ gradients by ``be.bsz`` before ``step()`` so the torch optimizer sees batch-mean
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch
@@ -22,7 +23,14 @@ from ..optimizers.torch_adapter import fit_optimizer
 from . import _speed
 from ._data import as_batches, prepare_target
 
-__all__ = ["TrainStep", "backward_errors", "detach_outputs", "fit", "nbatches"]
+__all__ = [
+    "TrainStep",
+    "backward_errors",
+    "detach_outputs",
+    "fit",
+    "inference_outputs",
+    "nbatches",
+]
 
 
 class _NoCallbacks:
@@ -58,11 +66,32 @@ def fit(model: Any, dataset: Any, cost: Any, optimizer: Any, num_epochs: int, ca
         model.nbatches = nbatches(dataset)
         callbacks.on_epoch_begin(epoch)
         _epoch(model, dataset, cost, optimizer, callbacks, epoch)
-        model._epoch_done = True  # checkpoints written now count this epoch as completed
+        model.run_state.epoch_done = True  # checkpoints written now count this epoch as completed
         callbacks.on_epoch_end(epoch)
         model.epoch_index += 1
-        model._epoch_done = False
+        model.run_state.epoch_done = False
     callbacks.on_train_end()
+
+
+def inference_outputs(model: Any, dataset: Any) -> Iterator[tuple[Any, Any, int]]:
+    """The one inference loop (``eval``, ``get_outputs``, ``eval_loss``): the dataset checked
+    against the backend and the model, a neon iterator reset, then per minibatch
+    ``(y, t, n)``: the inference output, the raw target and ``n``, how many of its rows are
+    samples to count (neon leaves out the wrapped samples of the last minibatch; in a
+    data-parallel job this rank's share). ``model`` must be initialized."""
+    be = current_backend()
+    distributed.check_dataset(dataset, be.bsz, be.device)
+    model._check_dataset(dataset)
+    if hasattr(dataset, "reset"):
+        dataset.reset()
+    sharded = distributed.shards(dataset)
+    ndata = getattr(dataset, "ndata", None)
+    seen = 0
+    for x, t in as_batches(dataset, be):
+        y = model.fprop(x, inference=True)
+        n, covered = distributed.valid_rows(ndata, seen, y.shape[0], sharded)
+        seen += covered
+        yield y, t, n
 
 
 def detach_outputs(y: Any, be: Any) -> tuple[list[Tensor], Any]:
@@ -93,13 +122,13 @@ class TrainStep:
 
     def __init__(self, model: Any, cost: Any, optimizer: Any, be: Any) -> None:
         self.model, self.cost, self.optimizer, self.be = model, cost, optimizer, be
-        self.ddp = getattr(model, "_ddp", None)  # data parallel: train through the DDP wrapper
+        self.ddp = model.run_state.ddp  # data parallel: train through the DDP wrapper
         self.module = _speed.runner(model, be, training=True)
         # neon's errors are summed over the batch, so start where a batch-mean loss scaled by
         # torch's default 2**16 would be
-        self.scaler = model.__dict__.setdefault(
-            "_loss_scale", _speed.LossScale(2.0**16 / max(be.bsz, 1))
-        )
+        if model.run_state.loss_scale is None:
+            model.run_state.loss_scale = _speed.LossScale(2.0**16 / max(be.bsz, 1))
+        self.scaler = model.run_state.loss_scale
         self.scaled = be.amp_dtype is torch.float16
         model._set_mode(True)
         self.layers = model.layers_to_optimize
@@ -139,5 +168,5 @@ def _epoch(model: Any, dataset: Any, cost: Any, optimizer: Any, callbacks: Any, 
             callbacks.on_minibatch_end(epoch, mb)
     # neon divides by nbatches read *after* the epoch (it can differ after a wrap-around).
     divisor = nbatches(dataset) or count
-    model._total_cost = total / divisor
-    model._last_output = None
+    model.run_state.total_cost = total / divisor
+    model.run_state.last_output = None

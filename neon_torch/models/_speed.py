@@ -22,11 +22,11 @@ __all__ = ["LossScale", "autocast", "runner"]
 def runner(model: Any, be: Backend, training: bool = False) -> nn.Module:
     """The module that runs ``model``'s layers: in training under data parallelism the DDP
     wrapper, compiled when the backend asks for it (one compiled wrapper per target)."""
-    ddp = getattr(model, "_ddp", None)
+    ddp = model.run_state.ddp
     target = ddp if training and ddp is not None else model.layers
     if be.compile_options is None:
         return target
-    cache = model.__dict__.setdefault("_compiled", {})
+    cache = model.run_state.compiled
     key = (id(target), repr(sorted(be.compile_options.items())))
     if key not in cache:
         cache[key] = torch.compile(target, **be.compile_options)

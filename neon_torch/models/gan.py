@@ -103,7 +103,7 @@ class GAN(Model):
         if cost is not None:
             cost.initialize(self.layers)
             self.cost = cost
-        if self._pending_load is not None:
+        if self.run_state.pending_load is not None:
             model_io.apply_pending(self)
         else:
             self.layers.allocate()
@@ -160,10 +160,10 @@ class GAN(Model):
                 self.nbatches = _loop.nbatches(dataset)
                 callbacks.on_epoch_begin(epoch)
                 self._epoch_fit(dataset, optimizer, callbacks, epoch)
-                self._epoch_done = True
+                self.run_state.epoch_done = True
                 callbacks.on_epoch_end(epoch)
                 self.epoch_index += 1
-                self._epoch_done = False
+                self.run_state.epoch_done = False
             callbacks.on_train_end()
         except BaseException:
             abort = getattr(callbacks, "on_train_abort", None)
@@ -214,8 +214,8 @@ class GAN(Model):
                 "neon needs at least one per epoch for the epoch cost. Use more minibatches "
                 "per epoch or a smaller k."
             )
-        self._total_cost = total / (self.gen_iter - first_gen_iter)
-        self._last_output = None
+        self.run_state.total_cost = total / (self.gen_iter - first_gen_iter)
+        self.run_state.last_output = None
         shape = self.layers.discriminator.in_shape
         if x is not None:
             self.data_batch = NeonTensor(batch_first_to_neon(x.detach(), shape))

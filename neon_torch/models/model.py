@@ -10,11 +10,11 @@ import torch
 from torch import Tensor, nn
 
 from .. import distributed
-from .._object import NervanaObject
 from .._values import neon_values
 from .._version import NEON_VERSION
-from ..backends.backend import current_backend
+from ..backends.backend import Backend, NervanaObject, current_backend
 from ..backends.tensor import Tensor as NeonTensor
+from ..convert._convert import container_module
 from ..data.dataiterator import NervanaDataIterator
 from ..errors import NotConfiguredError, ShapeMismatchError, warn_once
 from ..layers._base import ParameterLayer
@@ -33,6 +33,7 @@ from ._data import (
     to_device,
     to_neon_output,
 )
+from ._state import RunState
 
 __all__ = ["Model"]
 
@@ -69,7 +70,6 @@ class Model(NervanaObject):
         optimizer: Any = None,
     ) -> None:
         super().__init__(name)
-        self.be = current_backend()
         loaded = None
         if isinstance(layers, (str, os.PathLike, dict)):
             layers, loaded = model_io.layers_from(layers)
@@ -86,15 +86,16 @@ class Model(NervanaObject):
         self.initialized = False
         self.nbatches = 0
         self.ndata = 0
-        self._total_cost: Tensor | None = None
-        self._last_output: Tensor | None = None
-        self._input: Tensor | None = None  # the leaf of a neon-Tensor fprop, for bprop
-        self._configured_from_file = False  # shapes came from a file's train_input_shape
-        self._pending_load: Any = None
-        self._pending_optimizer: Any = None
-        self._ddp: nn.Module | None = None  # DistributedDataParallel in a data-parallel job
+        #: what the model keeps between calls (:class:`~neon_torch.models._state.RunState`)
+        self.run_state = RunState()
         if loaded is not None:
             model_io.load_into(self, loaded, load_states=not weights_only)
+
+    @property
+    def be(self) -> Backend:  # type: ignore[override]  # a read-only view of the class slot
+        """The current backend, read at every access (a script that calls ``gen_backend``
+        again is seen at once; nothing about the backend is cached on the model)."""
+        return current_backend()
 
     # -- the torch side --------------------------------------------------------------------
     @property
@@ -110,9 +111,9 @@ class Model(NervanaObject):
     @property
     def total_cost(self) -> np.ndarray | None:
         """Mean cost of the last training epoch, ``(1, 1)`` float32 (neon: sum / nbatches)."""
-        if self._total_cost is None:
+        if self.run_state.total_cost is None:
             return None
-        return neon_values(self._total_cost.detach().cpu(), (1, 1))
+        return neon_values(self.run_state.total_cost.detach().cpu(), (1, 1))
 
     # -- life cycle -------------------------------------------------------------------------
     def initialize(self, dataset: Any, cost: Any = None) -> None:
@@ -122,10 +123,10 @@ class Model(NervanaObject):
         shape (int or tuple). neon returns at once when already initialized; neon_torch still
         registers a ``cost`` given then if the model has none (neon would crash in ``fit``).
         """
-        if self.initialized and self._configured_from_file:
+        if self.initialized and self.run_state.configured_from_file:
             # neon configures a loaded model from the data given to initialize (e.g. one step
             # at a time for generation); the file's training shape was only a stand-in
-            self._configured_from_file = False
+            self.run_state.configured_from_file = False
             shape = dataset_shape(dataset)
             # a Seq2Seq file may record a one-step decoder (neon saves it in inference mode)
             seq2seq = getattr(self.layers, "configured_shape", None)
@@ -141,14 +142,16 @@ class Model(NervanaObject):
             be.bsz = self._batch_size_of(dataset)
         shape = dataset_shape(dataset)
         self.layers.configure(shape)
-        if self._pending_load is not None:
+        if self.run_state.pending_load is not None:
             model_io.apply_pending(self)
         else:
             self.layers.allocate()
         if cost is not None:
             cost.initialize(self.layers)
             self.cost = cost
-        self._ddp = distributed.wrap(self.layers)  # data parallel: after allocation, never before
+        self.run_state.ddp = distributed.wrap(
+            self.layers
+        )  # data parallel: after allocation, never before
         self.initialized = True
 
     @staticmethod
@@ -215,12 +218,12 @@ class Model(NervanaObject):
             x = to_device(x, current_backend())
         if not isinstance(x, list):
             self._check_input(x)
-        self._input = None
+        self.run_state.input = None
         if neon_in and not inference and not isinstance(x, list) and x.is_floating_point():
             source = x.neon_source
             x = x.detach().requires_grad_()  # bprop returns the input error, as neon does
             x.neon_source = source
-            self._input = x
+            self.run_state.input = x
         self._set_mode(not inference)
         be = current_backend()
         run = _speed.runner(self, be)
@@ -228,7 +231,7 @@ class Model(NervanaObject):
             y = run(x)
         if inference and be.amp_dtype is not None:  # outputs in full precision
             y = [v.to(be.torch_dtype) for v in y] if isinstance(y, list) else y.to(be.torch_dtype)
-        self._last_output = y
+        self.run_state.last_output = y
         return to_neon_output(y, self.layers.out_shape) if neon_in else y
 
     def bprop(self, delta: Any) -> Any:
@@ -240,19 +243,20 @@ class Model(NervanaObject):
         in the input's neon layout (None for integer inputs such as word indices); after a
         torch input it returns None.
         """
-        if self._last_output is None or not self._last_output.requires_grad:
+        last = self.run_state.last_output
+        if last is None or not last.requires_grad:
             raise NotConfiguredError("bprop needs a preceding fprop(x, inference=False).")
         if isinstance(delta, NeonTensor):
             received = delta.shape
             delta = from_neon_input(delta, self.layers.out_shape, None)
-            if delta.shape != self._last_output.shape:
+            if delta.shape != last.shape:
                 raise ShapeMismatchError(
                     f"bprop received a delta of neon shape {received}, which does not match "
-                    f"the last output (batch-first {tuple(self._last_output.shape)}); pass "
-                    "the error of the last fprop's output."
+                    f"the last output (batch-first {tuple(last.shape)}); pass the error of the "
+                    "last fprop's output."
                 )
-        self._last_output.backward(delta.to(self._last_output.dtype))
-        x = self._input
+        last.backward(delta.to(last.dtype))
+        x = self.run_state.input
         if x is None or x.grad is None:
             return None
         return to_neon_output(x.grad, self.layers.in_shape)
@@ -299,27 +303,16 @@ class Model(NervanaObject):
         array of shape ``(len(metric.metric_names),)``. Data parallel: every rank evaluates its
         share and returns the value over all samples.
         """
-        be = current_backend()
-        distributed.check_dataset(dataset, be.bsz, be.device)
         self.initialize(dataset)
-        self._check_dataset(dataset)
-        if hasattr(dataset, "reset"):
-            dataset.reset()
-        sharded = distributed.shards(dataset)
-        ndata = getattr(dataset, "ndata", None)
         total = np.zeros(len(metric.metric_names), dtype=np.float64)
         weight = 0
-        seen = 0
         flat = not is_sequence_shape(self.layers.out_shape)  # type: ignore[arg-type]
-        for x, t in as_batches(dataset, be):
-            y = self.fprop(x, inference=True)
+        for y, t, n in _loop.inference_outputs(self, dataset):
             if flat and isinstance(y, Tensor) and y.dim() > 2:  # images: neon's (C·H·W) rows
                 y = y.reshape(y.shape[0], -1)
             t = prepare_target(t, y)
             if flat and isinstance(t, Tensor) and t.dim() > 2:
                 t = t.reshape(t.shape[0], -1)
-            n, covered = distributed.valid_rows(ndata, seen, y.shape[0], sharded)
-            seen += covered
             if n == 0:  # this rank's slice holds only wrap-around samples
                 continue
             steps = int(np.prod(y.shape[1:-1])) if y.dim() > 2 else 1
@@ -330,20 +323,15 @@ class Model(NervanaObject):
             values = np.atleast_1d(np.asarray(value, np.float64))
             total += values * n * steps
             weight += n * steps
-        sums = distributed.sum_across_ranks(np.append(total, weight), be.device)
+        sums = distributed.sum_across_ranks(np.append(total, weight), current_backend().device)
         return neon_values(sums[:-1] / max(sums[-1], 1))
 
     def get_outputs(self, dataset: Any) -> np.ndarray:
         """Inference outputs for every sample: ``(ndata, nout)``, or ``(ndata, T, nout)`` for
         sequence outputs; image outputs are flattened in (C, H, W) order, as neon's. Data
         parallel: every rank returns all outputs (a DataLoader's in rank order)."""
-        be = current_backend()
-        distributed.check_dataset(dataset, be.bsz, be.device)
         self.initialize(dataset)
-        self._check_dataset(dataset)
-        if hasattr(dataset, "reset"):
-            dataset.reset()
-        outputs = [self.fprop(x, inference=True) for x, _ in as_batches(dataset, be)]
+        outputs = [y for y, _, _ in _loop.inference_outputs(self, dataset)]
         y = torch.cat(outputs)
         if distributed.is_distributed():
             slice_rows = outputs[0].shape[0] if distributed.shards(dataset) else None
@@ -381,24 +369,19 @@ class Model(NervanaObject):
             y = y.reshape(y.shape[0], y.shape[1], 1)
         return y[: getattr(dataset, "ndata", len(y))]
 
-    def _eval_loss(self, dataset: Any) -> float:
-        """Mean per-sample cost on ``dataset`` in inference mode (neon's LossCallback rule);
-        data parallel: over every rank's samples."""
+    def eval_loss(self, dataset: Any) -> float:
+        """Mean per-sample cost of ``dataset`` in inference mode, with the cost given to
+        ``fit`` (neon's ``LossCallback`` rule: the per-sample costs of the valid samples summed,
+        over steps averaged, divided by their count). Data parallel: over every rank's samples.
+        A neon_torch addition (neon computes this inside ``LossCallback``)."""
+        self._require_initialized()
         be = current_backend()
-        distributed.check_dataset(dataset, be.bsz, be.device)
-        if hasattr(dataset, "reset"):
-            dataset.reset()
-        sharded = distributed.shards(dataset)
-        ndata = getattr(dataset, "ndata", None)
         loss = torch.zeros((), dtype=torch.float64, device=be.device)
-        seen = count = 0
-        for x, t in as_batches(dataset, be):
-            y = self.fprop(x, inference=True)
+        count = 0
+        for y, t, n in _loop.inference_outputs(self, dataset):
             self.cost.batch_cost(y, prepare_target(t, y))
             per_sample = self.cost.outputs.reshape(y.shape[0], -1)
-            n, covered = distributed.valid_rows(ndata, seen, y.shape[0], sharded)
             loss += per_sample[:n].sum() / per_sample.shape[1]
-            seen += covered
             count += n
         sums = distributed.sum_across_ranks(np.array([float(loss), count]), be.device)
         return float(sums[0]) / max(float(sums[1]), 1.0)
@@ -425,7 +408,7 @@ class Model(NervanaObject):
         """neon's description: ``neon_version``, ``backend``, ``cost``, ``optimizer`` and
         ``model`` (the layer tree; with ``get_weights`` each parameter layer gains ``params``
         as numpy arrays in neon layout, and with ``keep_states`` its optimizer ``states``)."""
-        be = self.be
+        be = current_backend()
         desc: dict[str, Any] = {
             "neon_version": NEON_VERSION,
             "backend": {
@@ -481,9 +464,7 @@ class Model(NervanaObject):
     def to_torch(self) -> nn.Module:
         """A plain ``torch.nn.Module`` equal to this model at inference (weights copied);
         see :func:`neon_torch.convert.to_torch_module`."""
-        from ..convert import to_torch_module
-
-        return to_torch_module(self)
+        return container_module(self)
 
     def __str__(self) -> str:
         return "Network Layers:\n" + self.layers.nested_str()

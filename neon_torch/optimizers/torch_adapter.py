@@ -20,101 +20,14 @@ per-sample gradients in ``.grad``, and neon optimizers divide it by the batch si
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from .optimizer import Optimizer
+from .optimizer import NeonTorchOptimizer, Optimizer
 
 __all__ = ["NeonTorchOptimizer", "TorchOptimizerStep", "fit_optimizer"]
-
-
-def _check_batch_size(batch_size: Any) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be an int > 0, got {batch_size!r}.")
-    return batch_size
-
-
-class NeonTorchOptimizer(torch.optim.Optimizer):
-    """A ``torch.optim.Optimizer`` that applies a neon optimizer's exact rule.
-
-    Built by ``neon_optimizer.as_torch_optimizer(params, batch_size)``; it runs the same update
-    code as ``neon_optimizer.optimize``. Per ``step()``:
-
-    * every param group's parameters that have a ``.grad`` are updated; ``.grad`` is read as
-      neon's summed ``dW`` and divided by the group's ``batch_size`` (see the module notes: use
-      ``batch_size=1`` with a batch-mean loss);
-    * ``gradient_clip_norm`` is computed per param group (neon: per ``optimize`` call);
-    * schedules are evaluated at :attr:`epoch` — set it at the start of every epoch;
-    * counters neon keeps on the optimizer object (``Adam.t``, a ``StepSchedule``'s stored rate)
-      advance once per ``step()``.
-
-    Per-parameter states are kept in ``self.state[p]`` under the rule's ``state_names`` (e.g.
-    ``'m'``, ``'v'`` for Adam) so ``state_dict()``/``load_state_dict()`` save and restore them;
-    ``state_dict()['neon']`` additionally holds :attr:`epoch` and the rule's counters.
-    """
-
-    def __init__(
-        self, params: Iterable[Any], rule: Optimizer, batch_size: int, epoch: int = 0
-    ) -> None:
-        if not isinstance(rule, Optimizer):
-            raise ValueError(f"rule must be a neon_torch optimizer, got {rule!r}.")
-        super().__init__(params, {"batch_size": _check_batch_size(batch_size)})
-        self.rule = rule
-        #: the (0-based) epoch handed to the learning-rate schedule
-        self.epoch = int(epoch)
-        for group in self.param_groups:
-            rule.rule_for_group(group)  # a MultiOptimizer key error surfaces here, not in step()
-
-    def _state_lists(self, params: list[Tensor], names: tuple[str, ...]) -> list[list[Tensor]]:
-        out = []
-        for p in params:
-            state = self.state[p]
-            out.append([state[n] for n in names if n in state])
-        return out
-
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
-        """One update of every parameter with a gradient; returns ``closure()`` if given."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        contexts: dict[int, Any] = {}
-        for group in self.param_groups:
-            rule = self.rule.rule_for_group(group)
-            if id(rule) not in contexts:
-                contexts[id(rule)] = rule._prepare(self.epoch)
-            params = [p for p in group["params"] if p.grad is not None]
-            if not params:
-                continue
-            if any(p.grad.is_sparse for p in params):
-                raise ValueError("neon optimizers do not support sparse gradients.")
-            names = rule.state_names
-            states = self._state_lists(params, names)
-            grads = [p.grad for p in params]
-            bsz = _check_batch_size(group["batch_size"])
-            rule._update(params, grads, states, bsz, contexts[id(rule)])
-            for p, plist in zip(params, states, strict=True):
-                state = self.state[p]
-                for n, s in zip(names, plist, strict=False):
-                    state[n] = s
-        return loss
-
-    def state_dict(self) -> dict[str, Any]:
-        sd = super().state_dict()
-        sd["neon"] = {"epoch": self.epoch, "rule": self.rule.extra_state()}
-        return sd
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        neon = state_dict.pop("neon", None)
-        super().load_state_dict(state_dict)
-        if neon is not None:
-            self.epoch = int(neon.get("epoch", self.epoch))
-            self.rule.load_extra_state(neon.get("rule", {}))
 
 
 class TorchOptimizerStep:
@@ -183,9 +96,9 @@ def fit_optimizer(model: Any, optimizer: Any) -> Any:
             "callable building one from a parameter list (e.g. functools.partial("
             f"torch.optim.AdamW, lr=1e-3)); got {optimizer!r}."
         )
-    cached = getattr(model, "_torch_optimizer_step", None)
+    cached = model.run_state.torch_optimizer_step
     if cached is None or cached.factory is not optimizer:
         cached = TorchOptimizerStep(optimizer)
-        model._torch_optimizer_step = cached
+        model.run_state.torch_optimizer_step = cached
     model.optimizer = cached
     return cached

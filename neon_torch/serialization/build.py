@@ -62,14 +62,12 @@ def is_description(value: Any) -> bool:
 
 
 def resolve(type_name: str, source: str = "description") -> type:
-    """The class registered under ``type_name``; every neon_torch package is imported first so
-    that all classes are registered (these are fixed imports, never names from a file).
+    """The class registered under ``type_name`` (importing ``neon_torch`` imports every
+    package that registers classes, so the registry is complete here).
 
     Raises:
         UnknownNeonTypeError: unknown type string (the message names ``source``).
     """
-    from .. import callbacks, initializers, layers, models, optimizers, transforms  # noqa: F401
-
     try:
         return lookup(type_name)
     except UnknownNeonTypeError as err:

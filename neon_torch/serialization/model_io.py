@@ -53,7 +53,7 @@ def serialize(model: Any, keep_states: bool = True) -> dict[str, Any]:
     tree["epoch_index"] = model.epoch_index + 1
     if model.initialized:
         tree["train_input_shape"] = model.layers.in_shape
-    done = model.epoch_index + (1 if getattr(model, "_epoch_done", False) else 0)
+    done = model.epoch_index + (1 if model.run_state.epoch_done else 0)
     ext: dict[str, Any] = {"epochs_completed": done}
     optimizer = model.optimizer
     if keep_states and optimizer is not None and hasattr(optimizer, "extra_state"):
@@ -132,7 +132,7 @@ def _load_into(model: Any, loaded: LoadedFile, load_states: bool, built_from_fil
         shape = loaded.tree.get("train_input_shape")
         if shape is None or "model" not in loaded.tree:
             _check_counters(loaded)
-            model._pending_load = (loaded, load_states, built_from_file)  # for initialize
+            model.run_state.pending_load = (loaded, load_states, built_from_file)  # for initialize
             _apply_counters(model, loaded, load_states)
             return
         try:
@@ -150,25 +150,25 @@ def _load_into(model: Any, loaded: LoadedFile, load_states: bool, built_from_fil
             model.initialized = False
             raise
         model.initialized = True
-        model._configured_from_file = True  # a later initialize(dataset) re-configures
+        model.run_state.configured_from_file = True  # a later initialize(dataset) re-configures
         return
     _transaction(model, loaded, load_states)
 
 
 def apply_pending(model: Any) -> None:
     """Allocate (without drawing from the RNG) and load what ``load_into`` deferred."""
-    loaded, load_states, built_from_file = model._pending_load
-    model._pending_load = None
+    loaded, load_states, built_from_file = model.run_state.pending_load
+    model.run_state.pending_load = None
     _allocate_quietly(model, loaded if built_from_file else None)
     _transaction(model, loaded, load_states, keep_tensors=False)
 
 
 def restore_optimizer_state(model: Any, optimizer: Any) -> None:
     """Give ``optimizer`` the counters saved with the checkpoint, if it is of the stored type."""
-    pending = getattr(model, "_pending_optimizer", None)
+    pending = model.run_state.pending_optimizer
     if pending is None or not hasattr(optimizer, "load_extra_state"):
         return
-    model._pending_optimizer = None
+    model.run_state.pending_optimizer = None
     stored_type, state = pending
     try:
         same = resolve(str(stored_type)) is type(optimizer)
@@ -289,7 +289,7 @@ def _snapshot(model: Any, keep_tensors: bool) -> dict[str, Any]:
         "states": [(layer, [list(s) for s in layer.states]) for layer in layers],
         "epoch_index": model.epoch_index,
         "rng": current_backend().rng_get_state(),
-        "pending_optimizer": getattr(model, "_pending_optimizer", None),
+        "pending_optimizer": model.run_state.pending_optimizer,
     }
 
 
@@ -303,7 +303,7 @@ def _restore(model: Any, snap: dict[str, Any]) -> None:
             layer.states[i][:] = saved
     model.epoch_index = snap["epoch_index"]
     current_backend().rng_set_state(snap["rng"])
-    model._pending_optimizer = snap["pending_optimizer"]
+    model.run_state.pending_optimizer = snap["pending_optimizer"]
 
 
 def _transaction(
@@ -379,7 +379,7 @@ def _apply_counters(model: Any, loaded: LoadedFile, load_states: bool) -> None:
         current_backend().rng_set_state(tuple(rng_state))
     optimizer = tree.get("optimizer")
     if isinstance(ext, dict) and ext.get("optimizer_state") and isinstance(optimizer, dict):
-        model._pending_optimizer = (optimizer.get("type"), ext["optimizer_state"])
+        model.run_state.pending_optimizer = (optimizer.get("type"), ext["optimizer_state"])
 
 
 def _parameter_layers(root: Layer) -> list[ParameterLayer]:

@@ -16,10 +16,11 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
-from .._object import NervanaObject
-from ..errors import NotConfiguredError
+from ..backends.backend import NervanaObject
+from ..convert.modules import BinarySign, ClippedRectlin, FlatSoftmax, Scale
+from ..errors import NotConfiguredError, UnsupportedNeonFeature
 from ..registry import neon_type
 from ._neon_style import NeonTransformFunction, written_by_user
 
@@ -109,6 +110,28 @@ class Transform(NervanaObject):
         """neon's derivative of this transform evaluated at the output ``y``."""
         raise NotImplementedError
 
+    def to_torch(self, flat_features: bool = True) -> nn.Module:
+        """A plain ``torch.nn`` module computing this transform's forward pass.
+
+        ``flat_features`` is False for image-shaped inputs, whose non-elementwise transforms
+        (Softmax) act on all ``C·H·W`` features of a sample. Each neon transform gives its own
+        form (``_torch_module``); a subclass that redefines ``__call__`` without giving one
+        computes something else, so it is refused.
+
+        Raises:
+            UnsupportedNeonFeature: the transform has no plain-torch form.
+        """
+        owner = next(c for c in type(self).__mro__ if "__call__" in c.__dict__)
+        if "_torch_module" not in owner.__dict__:
+            raise UnsupportedNeonFeature(
+                f"the activation {type(self).__name__} has no plain-torch form; give the class "
+                "a _torch_module(flat_features) method returning an nn.Module to convert it."
+            )
+        return self._torch_module(flat_features)
+
+    def _torch_module(self, flat_features: bool) -> nn.Module:
+        raise NotImplementedError
+
 
 @neon_type(f"{_MODULE}.Identity", "neon.transforms.Identity")
 class Identity(Transform):
@@ -119,6 +142,9 @@ class Identity(Transform):
 
     def bprop(self, y: Tensor) -> Tensor:
         return torch.ones_like(y)
+
+    def _torch_module(self, flat_features: bool) -> nn.Module:
+        return nn.Identity()
 
 
 @neon_type(f"{_MODULE}.Rectlin", "neon.transforms.Rectlin")
@@ -142,6 +168,10 @@ class Rectlin(Transform):
 
     def bprop(self, y: Tensor) -> Tensor:
         return (y > 0).to(y.dtype) + self.slope * (y < 0).to(y.dtype)
+
+    def _torch_module(self, flat_features: bool) -> nn.Module:
+        slope = float(self.slope or 0)
+        return nn.LeakyReLU(slope) if slope else nn.ReLU()
 
 
 @neon_type(f"{_MODULE}.Rectlinclip", "neon.transforms.Rectlinclip")
@@ -168,6 +198,9 @@ class Rectlinclip(Transform):
         inside = (y < self.xcut).to(y.dtype)
         return ((y > 0).to(y.dtype) + self.slope * (y < 0).to(y.dtype)) * inside
 
+    def _torch_module(self, flat_features: bool) -> nn.Module:
+        return ClippedRectlin(float(self.slope or 0), float(self.xcut))
+
 
 @neon_type(f"{_MODULE}.Explin", "neon.transforms.Explin")
 class Explin(Transform):
@@ -189,6 +222,9 @@ class Explin(Transform):
     def bprop(self, y: Tensor) -> Tensor:
         return (y > 0).to(y.dtype) + torch.clamp(y, max=0) + self.alpha * (y < 0).to(y.dtype)
 
+    def _torch_module(self, flat_features: bool) -> nn.Module:
+        return nn.ELU(float(self.alpha))
+
 
 @neon_type(f"{_MODULE}.Normalizer", "neon.transforms.Normalizer")
 class Normalizer(Transform):
@@ -203,6 +239,9 @@ class Normalizer(Transform):
 
     def bprop(self, y: Tensor) -> Tensor:
         return torch.full_like(y, 1.0 / self.divisor)
+
+    def _torch_module(self, flat_features: bool) -> nn.Module:
+        return Scale(1.0 / float(self.divisor))
 
 
 @neon_type(f"{_MODULE}.Softmax", "neon.transforms.Softmax")
@@ -227,6 +266,9 @@ class Softmax(Transform):
     def bprop(self, y: Tensor) -> Tensor:
         return torch.ones_like(y)
 
+    def _torch_module(self, flat_features: bool) -> nn.Module:
+        return nn.Softmax(dim=-1) if flat_features else FlatSoftmax()
+
 
 @neon_type(f"{_MODULE}.Tanh", "neon.transforms.Tanh")
 class Tanh(Transform):
@@ -237,6 +279,9 @@ class Tanh(Transform):
 
     def bprop(self, y: Tensor) -> Tensor:
         return 1.0 - y * y
+
+    def _torch_module(self, flat_features: bool) -> nn.Module:
+        return nn.Tanh()
 
 
 @neon_type(f"{_MODULE}.Logistic", "neon.transforms.Logistic")
@@ -265,6 +310,9 @@ class Logistic(Transform):
         if self.shortcut:
             return torch.ones_like(y)
         return y * (1.0 - y)
+
+    def _torch_module(self, flat_features: bool) -> nn.Module:
+        return nn.Sigmoid()
 
 
 class _SignFunction(torch.autograd.Function):
@@ -302,3 +350,6 @@ class Sign(Transform):
         if self.inputs is None:
             raise NotConfiguredError("Sign.bprop needs a preceding call of the transform.")
         return (self.inputs.abs() <= 1).to(self.inputs.dtype)
+
+    def _torch_module(self, flat_features: bool) -> nn.Module:
+        return BinarySign()

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._object import NervanaObject
+from ..backends.backend import NervanaObject
 
 __all__ = ["BeamSearch"]
 

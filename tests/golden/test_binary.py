@@ -20,7 +20,6 @@ import torch
 
 from neon_torch.backends import gen_backend
 from neon_torch.callbacks import Callback, Callbacks
-from neon_torch.convert._transforms import transform_module
 from neon_torch.data import ArrayIterator
 from neon_torch.initializers import Uniform  # noqa: F401 - eval'ed from the fixture
 from neon_torch.layers import BinaryAffine, GeneralizedCost  # noqa: F401 - eval'ed
@@ -155,7 +154,7 @@ def test_sign_forward_and_straight_through_backward() -> None:
     y.backward(torch.ones_like(y))
     np.testing.assert_array_equal(x.grad.numpy().T, ref["sign/bprop"])
     np.testing.assert_array_equal(sign.bprop(y).numpy().T, ref["sign/bprop"])
-    plain = transform_module(sign, flat_features=True)  # the plain-torch form
+    plain = sign.to_torch()  # the plain-torch form
     np.testing.assert_array_equal(plain(x.detach()).numpy().T, ref["sign/y"])
 
 

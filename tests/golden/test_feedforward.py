@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from neon_torch.backends import gen_backend
+from neon_torch.backends import NervanaObject, gen_backend
 from neon_torch.callbacks import Callbacks
 from neon_torch.data import ArrayIterator
 from neon_torch.initializers import Constant, Gaussian  # noqa: F401 - eval'ed from the fixture
@@ -84,7 +84,7 @@ def _neon_params(layer: Any) -> list[np.ndarray]:
 
 def _run(group: str, case: str) -> dict[str, Any]:
     ref, spec = load_case(group, case)
-    gen_backend("cpu", rng_seed=spec["rng_seed"], batch_size=spec["batch_size"])
+    be = gen_backend("cpu", rng_seed=spec["rng_seed"], batch_size=spec["batch_size"])
     lshape = tuple(spec["lshape"]) if spec.get("lshape") else None
     train = ArrayIterator(ref["X_train"], ref["y_train"], nclass=spec["nclass"], lshape=lshape)
     evalset = ArrayIterator(ref["X_eval"], ref["y_eval"], nclass=spec["nclass"], lshape=lshape)
@@ -98,6 +98,7 @@ def _run(group: str, case: str) -> dict[str, Any]:
     model.fit(train, cost, eval(spec["optimizer_src"]), spec["epochs"], callbacks)
     return {
         "group": group,
+        "be": be,
         "ref": ref,
         "spec": spec,
         "model": model,
@@ -209,5 +210,6 @@ def test_description_structure_matches_neon(run: dict) -> None:
     if not path.exists():
         pytest.skip("neon dumped no description for this case")
     expected = json.loads(path.read_text())
+    NervanaObject.be = run["be"]  # the model describes the backend in use, as in neon
     got = run["model"].get_description(get_weights=True, keep_states=True)
     assert structure(got) == structure(expected)

@@ -95,9 +95,7 @@ def test_activation_forward_and_neon_backward(spec: dict) -> None:
 
 @pytest.mark.parametrize("spec", SPEC["activations"], ids=lambda s: s["activation"])
 def test_activation_converts_to_a_plain_torch_module_with_neons_values(spec: dict) -> None:
-    from neon_torch.convert._transforms import transform_module
-
-    module = transform_module(eval(spec["activation"]), flat_features=True)
+    module = eval(spec["activation"]).to_torch()
     assert type(module).__module__.startswith(("torch.nn", "neon_torch.convert.modules"))
     got = module(bf("act_x")).numpy().T
     np.testing.assert_allclose(got, REF[f"{spec['key']}/fprop"], rtol=1e-6, atol=1e-7)

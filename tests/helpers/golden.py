@@ -52,7 +52,7 @@ def fresh_name_counters() -> None:
     """Name counters as in a fresh process: a class with no live object forgets its own
     counter, so it counts from its nearest ancestor's again, as a class never instantiated
     (neon's counters go down when objects die, but not back to where a fresh process starts)."""
-    from neon_torch._object import NervanaObject
+    from neon_torch.backends.backend import NervanaObject
 
     gc.collect()
     live = {t for t in map(type, gc.get_objects()) if issubclass(t, NervanaObject)}

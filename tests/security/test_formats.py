@@ -286,6 +286,6 @@ def test_a_bad_optimizer_state_is_typed_at_fit(tmp_path: Path, state: object) ->
 
     gen_backend("cpu", rng_seed=0, batch_size=4)
     model = Model(str(payloads.MLP))
-    model._pending_optimizer = ("neon.optimizers.optimizer.Adam", state)
+    model.run_state.pending_optimizer = ("neon.optimizers.optimizer.Adam", state)
     with pytest.raises(PrmFormatError, match="optimizer_state"):
         model_io.restore_optimizer_state(model, Adam())

@@ -39,7 +39,7 @@ def test_compiled_model_equals_eager() -> None:
     eager, eager_cost, _ = _train()
     # aot_eager traces forward and backward like inductor without needing a C++ toolchain
     compiled, compiled_cost, model = _train(compile={"backend": "aot_eager"})
-    assert len(model._compiled) == 1  # one compiled wrapper, reused by fit and get_outputs
+    assert len(model.run_state.compiled) == 1  # one compiled wrapper, reused by fit and get_outputs
     np.testing.assert_allclose(compiled, eager, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(compiled_cost, eager_cost, rtol=1e-5)
 

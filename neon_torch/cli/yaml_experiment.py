@@ -11,49 +11,21 @@ transforms) become objects. The model is trained with ``Callbacks(model, eval_se
 
 from __future__ import annotations
 
-import difflib
-import importlib
 import inspect
 from typing import Any
 
-from ..errors import LayerConfigError, NeonTorchError, UnknownNeonTypeError
+from ..errors import LayerConfigError, NeonTorchError
+from ..registry import lookup_short
 
 __all__ = ["YamlExperimentError", "build", "run_yaml"]
 
-_SEARCH = (
-    "neon_torch.layers",
-    "neon_torch.initializers",
-    "neon_torch.transforms",
-    "neon_torch.optimizers",
-)
+# where neon's YAML files find the classes they name by their short names
+_PACKAGES = ("neon.layers", "neon.initializers", "neon.transforms", "neon.optimizers")
 _KEYS = ("backend", "epochs", "batchsize", "cost", "optimizer", "dataset")
 
 
 class YamlExperimentError(NeonTorchError, ValueError):
     """A YAML experiment file neon_torch cannot run (unknown key, type or dataset)."""
-
-
-def _classes() -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for name in _SEARCH:
-        module = importlib.import_module(name)
-        for attr in getattr(module, "__all__", []):
-            value = getattr(module, attr)
-            if inspect.isclass(value):
-                found.setdefault(attr, value)
-    return found
-
-
-def _class(type_name: str, source: str) -> Any:
-    classes = _classes()
-    short = type_name.rsplit(".", 1)[-1]
-    if type_name.startswith("neon.") or "." not in type_name:
-        cls = classes.get(short)
-        if cls is not None:
-            return cls
-    close = difflib.get_close_matches(short, list(classes), n=3)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    raise UnknownNeonTypeError(f"{source}: unknown type {type_name!r}.{hint}")
 
 
 def build(value: Any, source: str) -> Any:
@@ -64,7 +36,7 @@ def build(value: Any, source: str) -> Any:
         return value
     if not isinstance(value.get("type"), str):
         return {k: build(v, source) for k, v in value.items()}
-    cls = _class(value["type"], source)
+    cls = lookup_short(value["type"], _PACKAGES, source)
     config = {k: build(v, source) for k, v in (value.get("config") or {}).items()}
     accepted = inspect.signature(cls).parameters
     unknown = sorted(set(config) - set(accepted))

@@ -234,7 +234,8 @@ class TextNMT(Text):
 
     Raises:
         DatasetFileError: the ``.h5`` file is absent (says where to put it).
-        DatasetFormatError: an unknown ``dataset`` or a file without neon's datasets.
+        DatasetFormatError: an unknown ``dataset``, a file without neon's datasets, or (with
+            ``onehot_input``) a source id that the target-sized one-hot cannot hold.
         ShapeMismatchError: fewer sentence pairs than one minibatch.
     """
 
@@ -268,6 +269,12 @@ class TextNMT(Text):
         if subset_pct < 100:
             sources = sources[: int(sources.shape[0] * subset_pct / 100.0)]
             targets = targets[: int(targets.shape[0] * subset_pct / 100.0)]
+        if onehot_input and sources.size and sources.max() >= self.nclass:
+            raise DatasetFormatError(
+                f"TextNMT({processed!r}, onehot_input=True): source id {int(sources.max())} is "
+                f"not below nclass {self.nclass}; neon one-hot encodes the source over the "
+                "target vocabulary, so use onehot_input=False (ids for a LookupTable)."
+            )
         bsz = self._bsz()
         self._nbatches = sources.shape[0] // bsz
         if self._nbatches == 0:

@@ -174,8 +174,10 @@ def test_neon_prm_loads_and_translates():
     _, valid = _data()
     model = Model(str(FOLDER / "nmt.prm"))
     assert isinstance(model.layers, Seq2Seq) and model.layers.decoder_connections == [0, 1]
+    assert model.layers.configured_shape == (STEPS, 1, 1, 1)  # neon saved it in inference mode
     np.testing.assert_allclose(model.get_outputs(valid), ref["outputs"], rtol=1e-4, atol=1e-6)
     np.testing.assert_array_equal(model.get_outputs_beam(valid, num_beams=2), ref["beam"])
+    assert model.layers.configured_shape == (STEPS, 1, STEPS, 1)  # configured again from data
 
 
 def _same(got: float, want: float) -> bool:

@@ -19,7 +19,8 @@ Writes, in that folder:
   set), ``beam`` (``get_outputs_beam``, 2 beams), and for a one-layer model whose decoder reads
   a shorter sequence than the encoder (``decoder_shape`` != ``shape``): ``short_cost``,
   ``short_outputs``, ``short_beam``;
-* ``nmt.prm``: neon's ``.prm`` of the trained two-layer model (before any inference);
+* ``nmt.prm``: neon's ``.prm`` of the trained two-layer model, saved after inference (so its
+  decoder is recorded one step long, as neon leaves it);
 * ``nmt_bleu.json``: ``BLEUScore`` on the greedy and beam translations of the valid set
   (formatted as ``examples/nmt/train.py`` does) and on hand-given sentence sets.
 """
@@ -215,9 +216,11 @@ def main(folder):
 
     model = seq2seq(train, 2, "")
     ref["cost"] = fit(model, train)
-    model.save_params(os.path.join(folder, "nmt.prm"))
     ref["outputs"] = model.get_outputs(valid)
     ref["beam"] = model.get_outputs_beam(valid, num_beams=2)
+    # saved in inference mode: train_input_shape records the one-step decoder (6, 1, 1, 1)
+    # and the decoder's layer names carry neon's "'" suffix
+    model.save_params(os.path.join(folder, "nmt.prm"))
 
     # a fresh backend (RNG seeded again) and fresh iterators for the second model
     gen_backend("cpu", rng_seed=0, batch_size=BSZ, datatype=np.float32)

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..backends.backend import current_backend
 from ..errors import LayerConfigError, UnsupportedNeonFeature
 from ..registry import neon_type
 from ._base import Layer
@@ -202,7 +203,10 @@ class Seq2Seq(LayerContainer):
         ``(N, 1)`` for a ``LookupTable`` decoder, else an all-zero ``(N, 1, F')``."""
         if self.reads_token_ids:
             return torch.zeros(like.shape[0], 1, dtype=torch.long, device=like.device)
-        return like.new_zeros(like.shape[0], 1, self.decoder.in_shape[0])
+        dtype = like.dtype if like.is_floating_point() else current_backend().torch_dtype
+        return torch.zeros(
+            like.shape[0], 1, self.decoder.in_shape[0], dtype=dtype, device=like.device
+        )
 
     def feed_back(self, tokens: Tensor, dtype: torch.dtype) -> Tensor:
         """The next one-step input for chosen ``tokens`` ``(N,)``: the ids themselves

@@ -76,7 +76,7 @@ class BeamSearch(NervanaObject):
                     feeds = [
                         seq.feed_back(
                             torch.as_tensor(token[b], device=inputs.device),
-                            inputs.dtype,
+                            start.dtype,
                         )
                         for b in range(live)
                     ]

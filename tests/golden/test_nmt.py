@@ -195,3 +195,16 @@ def test_bleu_matches_neon(caplog):
         assert _same(float(score), case["score"]), case
         assert all(_same(float(a), b) for a, b in zip(bleu.bleu_n, case["bleu_n"], strict=True))
     assert "Bleu scores: 100.0 100.0 100.0 100.0" in caplog.text
+
+
+def test_str_matches_neon():
+    gen_backend("cpu", rng_seed=0, batch_size=BSZ)
+    train, _ = _data()
+    model = _model(train, 1, "")
+    model.initialize(train)
+    # printed by real neon 2.6 for the same layers and data (names aside)
+    assert str(model).splitlines()[2:5] == [
+        "  LookupTable Layer : 6 inputs, (5, 6) outputs size",
+        "  Recurrent Layer 'GRU0Enc': 5 inputs, 7 outputs, 6 steps",
+        "  LookupTable Layer : 6 inputs, (5, 6) outputs size",
+    ]

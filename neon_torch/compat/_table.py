@@ -128,8 +128,6 @@ UNSUPPORTED: dict[str, str] = {
     "neon.data.Coco": _NOT_DATA,
     "neon.data.convert_manifest": _AEON,
     "neon.data.indexer": _AEON,
-    "neon.data.TextNMT": _SEQ,
-    "neon.transforms.BLEUScore": _SEQ,
     "neon.backends.OpTreeNode": _OPTREE,
     "neon.backends.OpCollection": _OPTREE,
     "neon.backends.Block": _OPTREE,

@@ -6,7 +6,7 @@ from .datasets import Dataset, DatasetFileError, DatasetFormatError
 from .hdf5iterator import HDF5Iterator, HDF5IteratorAutoencoder, HDF5IteratorOneHot
 from .image import CIFAR10, MNIST
 from .imdb import IMDB
-from .text import Text, VocabularyError
+from .text import Text, TextNMT, VocabularyError
 from .ticker import CopyTask, PrioritySortTask, RepeatCopyTask, Task, Ticker
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Shakespeare",
     "Task",
     "Text",
+    "TextNMT",
     "Ticker",
     "VocabularyError",
 ]

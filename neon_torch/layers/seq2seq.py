@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..backends.backend import current_backend
 from ..errors import LayerConfigError, UnsupportedNeonFeature
 from ..registry import neon_type
 from ._base import Layer
@@ -86,15 +87,19 @@ class Seq2Seq(LayerContainer):
       ``x``, the decoder reads ``z`` (the targets one step late);
     * inference: the input is ``x`` alone; the decoder runs one step at a time for the
       configured number of steps from an all-zero first input, each output fed back as the
-      next input and each step starting from the decoder's states of the previous step;
+      next input and each step starting from the decoder's states of the previous step; a
+      decoder starting with a ``LookupTable`` is fed token ids instead: id 0 first, then the
+      argmax of each output (first maximum wins);
     * backward: the decoder's error on its initial state reaches the encoder only through the
       encoder's last layer (when it is recurrent): neon adds those errors to the last layer's
       output error, so a connection from a lower recurrent layer sends no error back.
 
     Shape:
         training input ``((N, T, F), (N, T', F'))``, inference input ``(N, T, F)``; output
-        ``(N, T', nout)``. The configured shape is ``(F, T)`` for both stacks (neon's
-        ``Text`` has ``decoder_shape == shape``) or neon's 4-tuple ``(F, T, F', T')``;
+        ``(N, T', nout)`` (token-id inputs: ``(N, 1, T)``). The configured shape is a
+        dataset (its ``shape`` for the encoder, its ``decoder_shape`` for the decoder, as in
+        neon), one shape for both stacks, or neon's 4-tuple ``(F, T, F', T')`` (what a
+        ``.prm`` stores as ``train_input_shape``);
         ``configured_shape`` is the 4-tuple in use (a model loaded from a neon file that
         recorded a one-step decoder is configured again from the data, as neon does).
     """
@@ -168,26 +173,48 @@ class Seq2Seq(LayerContainer):
 
     @contextmanager
     def one_step(self) -> Iterator[None]:
-        """Within: the decoder's recurrent layers take one step per call (neon's
+        """Within: the decoder's recurrent layers take one step per call, and a leading
+        ``LookupTable`` reads one token id per sample (neon's
         ``Decoder.switch_mode(inference=True)``)."""
         recurrent = self.decoder._recurrent
         full = [layer.nsteps for layer in recurrent]
+        table = self.decoder.layers[0] if self.reads_token_ids else None
+        table_nin = table.nin if table is not None else None
         try:
             for layer in recurrent:
                 layer.nsteps = 1
+            if table is not None:
+                table.nin = 1
             yield
         finally:
             for layer, n in zip(recurrent, full, strict=True):
                 layer.nsteps = n
+            if table is not None:
+                table.nin = table_nin
 
-    def check_one_hot_decoder(self) -> None:
-        """Refuse step-by-step inference for a decoder that reads token ids (a
-        ``LookupTable`` first, where neon feeds back the argmax): not provided yet."""
-        if isinstance(self.decoder.layers[0], LookupTable):
-            raise UnsupportedNeonFeature(
-                f"Seq2Seq {self.name!r}: inference with a LookupTable decoder (token ids fed "
-                "back) is not provided yet; training is."
-            )
+    @property
+    def reads_token_ids(self) -> bool:
+        """Whether the decoder starts with a ``LookupTable``: inference then feeds it token
+        ids (0 first, then the argmax of each output), else one-hot vectors (zeros first)."""
+        return isinstance(self.decoder.layers[0], LookupTable)
+
+    def start_input(self, like: Tensor) -> Tensor:
+        """The decoder's first one-step input for ``like.shape[0]`` samples: token id 0
+        ``(N, 1)`` for a ``LookupTable`` decoder, else an all-zero ``(N, 1, F')``."""
+        if self.reads_token_ids:
+            return torch.zeros(like.shape[0], 1, dtype=torch.long, device=like.device)
+        dtype = like.dtype if like.is_floating_point() else current_backend().torch_dtype
+        return torch.zeros(
+            like.shape[0], 1, self.decoder.in_shape[0], dtype=dtype, device=like.device
+        )
+
+    def feed_back(self, tokens: Tensor, dtype: torch.dtype) -> Tensor:
+        """The next one-step input for chosen ``tokens`` ``(N,)``: the ids themselves
+        ``(N, 1)`` for a ``LookupTable`` decoder, else their one-hot ``(N, 1, nout)``."""
+        if self.reads_token_ids:
+            return tokens.reshape(-1, 1)
+        nout = self.decoder.out_shape[0]
+        return torch.nn.functional.one_hot(tokens, nout).to(dtype).unsqueeze(1)
 
     def decoder_states(self) -> list[Tensor]:
         """The last hidden state ``(N, nout)`` of each decoder recurrent layer."""
@@ -197,15 +224,15 @@ class Seq2Seq(LayerContainer):
         if isinstance(x, (tuple, list)):
             source, z = x
             return self.decoder.run(z, self.encode(source))
-        self.check_one_hot_decoder()
         states = self.encode(x)
-        z = x.new_zeros(x.shape[0], 1, self.decoder.in_shape[0])
+        z = self.start_input(x)
         outputs = []
         with self.one_step():
             for _ in range(self.decoder.out_shape[1]):
-                z = self.decoder.run(z, states)
+                y = self.decoder.run(z, states)
                 states = self.decoder_states()
-                outputs.append(z)
+                outputs.append(y)
+                z = y.argmax(-1) if self.reads_token_ids else y
         return torch.cat(outputs, dim=1)
 
     def to_torch(self) -> nn.Module:

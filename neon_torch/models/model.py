@@ -127,10 +127,14 @@ class Model(NervanaObject):
             # neon configures a loaded model from the data given to initialize (e.g. one step
             # at a time for generation); the file's training shape was only a stand-in
             self.run_state.configured_from_file = False
-            shape = dataset_shape(dataset)
+            shape = self._shape_of(dataset)
             # a Seq2Seq file may record a one-step decoder (neon saves it in inference mode)
             seq2seq = getattr(self.layers, "configured_shape", None)
-            if shape != self.layers.in_shape or (seq2seq is not None and seq2seq != shape * 2):
+            if seq2seq is not None:
+                full = shape if isinstance(shape, tuple) and len(shape) == 4 else shape * 2
+                if seq2seq != full:
+                    self.layers.configure(shape)
+            elif shape != self.layers.in_shape:
                 self.layers.configure(shape)
         if self.initialized:
             if cost is not None and self.cost is None:
@@ -140,8 +144,7 @@ class Model(NervanaObject):
         be = current_backend()
         if be.bsz <= 0 and not isinstance(dataset, (int, tuple)):
             be.bsz = self._batch_size_of(dataset)
-        shape = dataset_shape(dataset)
-        self.layers.configure(shape)
+        self.layers.configure(self._shape_of(dataset))
         if self.run_state.pending_load is not None:
             model_io.apply_pending(self)
         else:
@@ -149,10 +152,24 @@ class Model(NervanaObject):
         if cost is not None:
             cost.initialize(self.layers)
             self.cost = cost
-        self.run_state.ddp = distributed.wrap(
-            self.layers
-        )  # data parallel: after allocation, never before
+        # data parallel: wrapped after allocation, never before
+        self.run_state.ddp = distributed.wrap(self.layers)
         self.initialized = True
+
+    def _shape_of(self, dataset: Any) -> Any:
+        """The shape to configure the layers with: the dataset's input shape, for a
+        ``Seq2Seq`` joined with its ``decoder_shape`` into neon's 4-tuple."""
+        shape = dataset_shape(dataset)
+        decoder_shape = getattr(dataset, "decoder_shape", None)
+        if (
+            decoder_shape is not None
+            and hasattr(self.layers, "decoder")
+            and isinstance(shape, tuple)
+            and isinstance(decoder_shape, tuple)
+            and len(shape) == len(decoder_shape) == 2
+        ):
+            return (*shape, *decoder_shape)
+        return shape
 
     @staticmethod
     def _batch_size_of(dataset: Any) -> int:

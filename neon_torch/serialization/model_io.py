@@ -3,7 +3,8 @@
 neon semantics kept:
 
 * ``serialize`` returns ``get_description(get_weights=True, keep_states)`` plus
-  ``epoch_index`` (neon stores ``model.epoch_index + 1``) and ``train_input_shape``;
+  ``epoch_index`` (neon stores ``model.epoch_index + 1``) and ``train_input_shape`` (for a
+  ``Seq2Seq`` the encoder's input shape followed by the decoder's);
 * weights are matched **by position** (containers' layer lists, after normalising fused and
   unfused convolution biases); a model built in code takes only weights and states from a
   file, ``Model(file)`` / ``Model(dict)`` rebuilds the layers from the description first;
@@ -52,7 +53,9 @@ def serialize(model: Any, keep_states: bool = True) -> dict[str, Any]:
     tree = model.get_description(get_weights=True, keep_states=keep_states)
     tree["epoch_index"] = model.epoch_index + 1
     if model.initialized:
-        tree["train_input_shape"] = model.layers.in_shape
+        layers = model.layers
+        seq2seq = getattr(layers, "configured_shape", None)  # neon: encoder then decoder shape
+        tree["train_input_shape"] = layers.in_shape if seq2seq is None else seq2seq
     done = model.epoch_index + (1 if model.run_state.epoch_done else 0)
     ext: dict[str, Any] = {"epochs_completed": done}
     optimizer = model.optimizer

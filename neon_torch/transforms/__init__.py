@@ -24,6 +24,7 @@ from .cost import (
 )
 from .metric import (
     Accuracy,
+    BLEUScore,
     LogLoss,
     Metric,
     Misclassification,
@@ -33,6 +34,7 @@ from .metric import (
 
 __all__ = [
     "Accuracy",
+    "BLEUScore",
     "Cost",
     "CrossEntropyBinary",
     "CrossEntropyMulti",

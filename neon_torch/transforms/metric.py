@@ -9,18 +9,22 @@ neon's layout.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ..compat._logger import neon_logger
 from ..errors import ShapeMismatchError
 from ..registry import neon_type
 from .cost import Cost, safelog
 
 __all__ = [
     "Accuracy",
+    "BLEUScore",
     "LogLoss",
     "Metric",
     "Misclassification",
@@ -158,3 +162,77 @@ class PrecisionRecall(Metric):
         per_class = torch.stack([precision, recall], dim=1)
         self.outputs = _np(per_class)
         return _np(per_class.mean(0))
+
+
+def _ngram_counts(words: list[str], top: int) -> Counter[str]:
+    """Every n-gram of ``words`` for ``n = 1..top``, keyed ``"<n> <w1 ... wn>"`` as neon keys
+    them (its ``<unk>`` test searches that key)."""
+    counts: Counter[str] = Counter()
+    for n in range(1, top + 1):
+        for start in range(len(words) - n + 1):
+            counts[f"{n} {' '.join(words[start : start + n])}"] += 1
+    return counts
+
+
+@neon_type(f"{_MODULE}.BLEUScore", "neon.transforms.BLEUScore")
+class BLEUScore(Metric):
+    """neon's corpus BLEU: ``bleu(y, t, N=4, brevity_penalty=False, lower_case=True)``.
+
+    ``y`` is a list of candidate sentences (strings), ``t`` one list of reference sentences
+    (strings) per candidate. neon semantics, kept to reproduce its numbers:
+
+    * candidates are lower-cased when ``lower_case`` (references never are), stripped of
+      leading/trailing ``'.'`` characters and split on whitespace; references are split;
+    * for ``n = 1..N`` the candidate n-grams are counted over the corpus (``totals``) and each
+      is credited with at most its largest count in any one reference (``correct``); an
+      n-gram whose key ``"<n> <words>"`` contains ``unk`` is never credited. The n-gram order
+      is read from the first digit of that key, as neon does (only matters for ``N >= 10``);
+    * ``precision = correct / totals + 1e-7`` (an order with no candidate n-gram gives nan);
+    * the reference length of a sentence is the length of its *last* reference (neon's
+      closest-length search never updates its best difference); with ``brevity_penalty`` and
+      a corpus shorter than that, every score is multiplied by ``exp(1 - ref_len / cand_len)``;
+    * ``bleu_n[k] = 100 · bp · exp(mean(log precision[:k+1]))`` for ``k < N``; all of them are
+      displayed (``Bleu scores: `` and each rounded to 2 decimals, through ``neon.logger``)
+      and kept in ``self.bleu_n``; the return value is ``bleu_n[-1]`` (a numpy float64).
+    """
+
+    def __init__(self, unk: str = "<unk>") -> None:
+        self.metric_names = ["BLEU"]
+        self.end_token = "."
+        self.unk_symbol = unk
+
+    def __call__(  # type: ignore[override]
+        self,
+        y: Sequence[str],
+        t: Sequence[Sequence[str]],
+        N: int = 4,
+        brevity_penalty: bool = False,
+        lower_case: bool = True,
+    ) -> Any:
+        candidates = [(s.lower() if lower_case else s).strip(self.end_token).split() for s in y]
+        references = [[ref.split() for ref in refs] for refs in t]
+        totals, correct = np.zeros(N), np.zeros(N)
+        cand_len, ref_len = 0, 0.0
+        for words, refs in zip(candidates, references, strict=False):
+            best: Counter[str] = Counter()
+            for ref in refs:
+                for gram, count in _ngram_counts(ref, N).items():
+                    best[gram] = max(best[gram], count)
+            ref_len += len(refs[-1]) if refs else float("inf")
+            cand_len += len(words)
+            for gram, count in _ngram_counts(words, N).items():
+                order = int(gram[0]) - 1
+                totals[order] += count
+                if self.unk_symbol not in gram:
+                    correct[order] += min(count, best[gram])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            precision = correct / totals + 0.0000001
+            logprec = np.log(precision)
+        bp = 1.0
+        if brevity_penalty and cand_len < ref_len:
+            bp = np.exp(1 - float(ref_len) / cand_len)
+        self.bleu_n = [100 * bp * np.exp(sum(logprec[: k + 1]) / (k + 1)) for k in range(N)]
+        neon_logger.display(  # type: ignore[attr-defined]
+            "Bleu scores: " + " ".join(str(np.round(v, 2)) for v in self.bleu_n)
+        )
+        return self.bleu_n[-1]

@@ -14,17 +14,18 @@ __all__ = ["BeamSearch"]
 
 class BeamSearch(NervanaObject):
     """Beam search with neon 2.6's rules, for a ``Seq2Seq`` whose decoder outputs
-    probabilities (one-hot decoder inputs).
+    probabilities (its inputs one-hot vectors, or token ids for a ``LookupTable`` decoder).
 
     neon semantics, per minibatch and for every sample independently:
 
     * the encoder runs once; beam 0 starts from the encoder's states and an all-zero input
-      (or a one-hot ``decoder.start_index``), the other beams from zero states;
+      (or a one-hot ``decoder.start_index``; token id 0 for a ``LookupTable`` decoder), the
+      other beams from zero states;
     * at step 0 only beam 0 is expanded; afterwards every beam is. A beam's score is the sum of
       ``log`` of the probabilities of its tokens; the ``num_beams`` best (beam, token) pairs
       (ranked by numpy's ``argsort`` of the stacked scores, beam-major) become the new beams,
       each taking over its parent's history and decoder states, with the chosen token fed
-      back one-hot;
+      back (one-hot, or its id for a ``LookupTable`` decoder);
     * the result is the token history of the best beam, ``(steps, bsz)``.
     """
 
@@ -36,13 +37,12 @@ class BeamSearch(NervanaObject):
         """The best token sequence for the batch-first minibatch ``inputs``: a backend Tensor
         ``(steps, bsz)`` of token indices (``steps`` defaults to the decoder's length)."""
         seq = self.layers
-        seq.check_one_hot_decoder()
         decoder = seq.decoder
         steps = decoder.out_shape[1] if steps is None else steps
         bsz = inputs.shape[0]
-        nout = decoder.in_shape[0]
-        start = inputs.new_zeros(bsz, 1, nout)
-        if getattr(decoder, "start_index", None) is not None:
+        nout = decoder.out_shape[0]
+        start = seq.start_input(inputs)
+        if getattr(decoder, "start_index", None) is not None and not seq.reads_token_ids:
             start[:, :, decoder.start_index] = 1
         with torch.no_grad():
             states = [seq.encode(inputs)]  # step 0 expands beam 0 only
@@ -74,11 +74,10 @@ class BeamSearch(NervanaObject):
                         pick = torch.as_tensor(parent[b], device=inputs.device)
                         states.append([s[pick, rows] for s in stacked])
                     feeds = [
-                        torch.nn.functional.one_hot(
-                            torch.as_tensor(token[b], device=inputs.device), nout
+                        seq.feed_back(
+                            torch.as_tensor(token[b], device=inputs.device),
+                            start.dtype,
                         )
-                        .to(inputs.dtype)
-                        .unsqueeze(1)
                         for b in range(live)
                     ]
         return self.be.array(history[-1])

@@ -75,8 +75,13 @@ def test_every_real_module_imports_or_says_why() -> None:
 
 @pytest.mark.usefixtures("shim")
 def test_missing_names_are_told_apart() -> None:
-    with pytest.raises(ImportError, match=r"TextNMT .*sequence-to-sequence"):
-        from neon.data.text import TextNMT  # noqa: F401
+    with pytest.raises(ImportError, match=r"RoiPooling .*object detection"):
+        from neon.layers import RoiPooling  # noqa: F401
+    from neon.data.text import TextNMT
+    from neon.transforms.cost import BLEUScore
+
+    assert TextNMT.__module__ == "neon_torch.data.text"
+    assert BLEUScore.__module__ == "neon_torch.transforms.metric"
     with pytest.raises(ImportError, match=r"neon 2\.6 has no such public module or name"):
         from neon.data.text import NoSuchDataset  # noqa: F401
     with pytest.raises(ImportError, match="backend internal"):

@@ -358,6 +358,7 @@ def test_text_layout_targets_and_token_ids(tmp_path: Path) -> None:
     assert x.shape == (2, 1, 3) and x[1].tolist() == [[6, 7, 8]]
     reverse = Text(3, path, reverse_target=True)
     assert next(iter(reverse))[1].argmax(-1).tolist() == [[2, 1, 0], [8, 7, 6]]
+    assert reverse.y[0, 0].tolist() == [0, 1, 2]  # neon keeps y in reading order
     (x, z), t = next(iter(Text(3, path, get_prev_target=True)))
     assert z[:, 0].sum() == 0 and torch.equal(z[:, 1:], t[:, :-1])
 

@@ -123,15 +123,3 @@ def test_to_torch_is_refused():
     model.initialize(valid)
     with pytest.raises(UnsupportedNeonFeature, match="plain-torch"):
         model.layers.to_torch()
-
-
-def test_lookup_table_decoder_inference_is_refused():
-    from neon_torch.layers import LookupTable
-
-    enc = [LookupTable(vocab_size=10, embedding_dim=4, init=Uniform()), _gru()]
-    dec = [LookupTable(vocab_size=10, embedding_dim=4, init=Uniform()), _gru()]
-    s2s = Seq2Seq([enc, dec])
-    s2s.configure((6, 1))
-    s2s.allocate()
-    with pytest.raises(UnsupportedNeonFeature, match="LookupTable"):
-        s2s(torch.zeros(4, 6, 1))

@@ -297,7 +297,8 @@ NOTES: dict[str, str] = {
         "`model.module` is the `torch.nn.Module`; batch-first tensors inside; `fprop` takes and "
         "returns batch-first tensors; `save_params`/`serialize` write a neon_torch `.prm` "
         "(safetensors + JSON), never a pickle; `load_params` also reads neon's pickles "
-        "(restricted unpickler); `get_outputs_beam` is not provided (needs Seq2Seq)"
+        "(restricted unpickler); `eval_loss(dataset)` (the LossCallback's value) is a "
+        "neon_torch addition"
     ),
     "neon.util.argparser.NeonArgparser": (
         "differs: argparse, not configargparse (config files: `key = value` lines, "

@@ -4,9 +4,8 @@ from ._base import Layer, ParameterLayer
 from .activation import Activation
 from .batch_norm import BatchNorm
 from .binary import BinaryAffine, BinaryLinear, ShiftBatchNorm
-from .birnn import BiBNRNN, BiLSTM, BiRNN, BiSum, DeepBiLSTM, DeepBiRNN
 from .branch import BranchNode, SkipNode
-from .compound_conv import Conv, Deconv
+from .compound import Affine, CompoundLayer, Conv, Deconv
 from .container import LayerContainer, Sequential
 from .convolution import Convolution, Convolution_bias, Deconvolution
 from .cost import GeneralizedCost
@@ -14,16 +13,17 @@ from .cost_mask import GeneralizedCostMask
 from .data_transform import DataTransform
 from .dropout import Dropout
 from .gan import GeneralizedGANCost, GenerativeAdversarial
-from .gru import GRU
-from .linear import Affine, Bias, CompoundLayer, Linear
+from .linear import Bias, Linear
 from .lookup_table import LookupTable, TokenIdError
 from .lrn import LRN
-from .lstm import LSTM
 from .merge import MergeBroadcast, MergeMultistream, MergeSum
 from .multicost import Multicost
 from .pooling import Pooling
-from .recurrent import Recurrent
-from .recurrent_output import RecurrentLast, RecurrentMean, RecurrentOutput, RecurrentSum
+from .recurrent.birnn import BiBNRNN, BiLSTM, BiRNN, BiSum, DeepBiLSTM, DeepBiRNN
+from .recurrent.gru import GRU
+from .recurrent.lstm import LSTM
+from .recurrent.output import RecurrentLast, RecurrentMean, RecurrentOutput, RecurrentSum
+from .recurrent.rnn import Recurrent
 from .reshape import Reshape
 from .seq2seq import Decoder, Encoder, Seq2Seq
 from .tree import SingleOutputTree, Tree

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .. import layout
 from ..backends.backend import NervanaObject, current_backend
 from ..backends.tensor import Tensor as NeonTensor
 from ..backends.tensor import as_torch
@@ -28,9 +29,12 @@ __all__ = [
     "Layer",
     "ParameterLayer",
     "Shape",
+    "WeightLayer",
     "claim_parameters",
+    "flatten_layers",
     "parameter_limit",
     "resolve_in_shape",
+    "to_numpy",
 ]
 
 Shape = int | tuple[int, ...]
@@ -557,3 +561,54 @@ class ParameterLayer(Layer):
                 f"Layer {self.name!r} has no parameters yet. Call model.initialize(dataset) "
                 "(or layer.configure(in_shape); layer.allocate()) first."
             )
+
+
+def to_numpy(t: Tensor) -> np.ndarray:
+    """A host copy of ``t`` (neon hands out arrays it owns, never views of a parameter)."""
+    return t.detach().cpu().numpy().copy()
+
+
+def flatten_layers(layers: Any) -> list[Layer]:
+    """Flatten nested lists and compound layers into a list of layers (neon's rule)."""
+    out: list[Layer] = []
+    for item in layers if isinstance(layers, (list, tuple)) else [layers]:
+        if isinstance(item, (list, tuple)):
+            out.extend(flatten_layers(item))
+        elif isinstance(item, Layer):
+            out.append(item)
+        else:
+            raise TypeError(
+                f"Expected a neon_torch layer or a list of layers, got {type(item).__name__}."
+            )
+    return out
+
+
+class WeightLayer(ParameterLayer):
+    """A layer whose one parameter, ``weight``, has neon's ``W`` layout as it is (Linear's
+    ``(nout, nin)``, LookupTable's ``(vocab, embedding)``); subclasses create ``weight``."""
+
+    weight: nn.Parameter | None
+
+    def optimized_parameters(self) -> list[nn.Parameter]:
+        self._check_allocated()
+        return [self.weight]  # type: ignore[list-item]
+
+    def neon_params(self) -> dict[str, np.ndarray]:
+        self._check_allocated()
+        return {"W": to_numpy(layout.linear_w_from_torch(self.weight))}
+
+    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
+        return to_numpy(layout.linear_w_from_torch(state))
+
+    def _torch_tensors(self) -> dict[str, Tensor]:
+        return {"W": self.weight}  # type: ignore[dict-item]
+
+    @property
+    def W(self) -> NeonTensor | None:
+        """neon's ``W`` as a backend Tensor sharing the weight's storage (writes change it)."""
+        return self._neon_param("W")
+
+    @property
+    def dW(self) -> NeonTensor | None:
+        """neon's ``dW``: the weight's ``.grad`` (summed over the minibatch), or None."""
+        return self._neon_grad("W")

@@ -15,7 +15,8 @@ from ..registry import neon_builder, neon_type
 from ._shift import BinarizeWeights, binarize
 from .activation import Activation
 from .batch_norm import BatchNorm
-from .linear import Bias, CompoundLayer, Linear
+from .compound import CompoundLayer
+from .linear import Bias, Linear
 
 __all__ = ["BinaryAffine", "BinaryLinear", "ShiftBatchNorm"]
 

@@ -12,8 +12,7 @@ from torch import Tensor, nn
 from ..convert._convert import sequence_module
 from ..errors import NotConfiguredError
 from ..registry import neon_type
-from ._base import Layer, ParameterLayer
-from .linear import flatten_layers
+from ._base import Layer, ParameterLayer, flatten_layers
 
 __all__ = ["LayerContainer", "Sequential"]
 
@@ -104,9 +103,9 @@ class Sequential(LayerContainer):
 
     def _neon_error_buffers(self) -> Any:
         """neon's shared error buffers, simulated when a split BiLSTM makes them visible
-        (see :mod:`neon_torch.layers._delta_memory`)."""
-        from ._delta_memory import DeltaMemory
-        from .birnn import BiLSTM
+        (see :mod:`neon_torch.layers.recurrent._delta_memory`)."""
+        from .recurrent._delta_memory import DeltaMemory
+        from .recurrent.birnn import BiLSTM
 
         if not any(isinstance(layer, BiLSTM) and layer.split_inputs for layer in self.layers):
             return None

@@ -10,44 +10,10 @@ from torch import Tensor, nn
 
 from .. import layout
 from ..backends.tensor import Tensor as NeonTensor
-from ..errors import NeonTorchError
-from ..registry import neon_builder, neon_type
-from ._base import Layer, ParameterLayer, Shape, shape_size
-from .activation import Activation
-from .batch_norm import BatchNorm
+from ..registry import neon_type
+from ._base import ParameterLayer, Shape, WeightLayer, shape_size, to_numpy
 
-__all__ = ["Affine", "Bias", "CompoundLayer", "Linear", "WeightLayer"]
-
-
-class WeightLayer(ParameterLayer):
-    """A layer whose one parameter, ``weight``, has neon's ``W`` layout as it is (Linear's
-    ``(nout, nin)``, LookupTable's ``(vocab, embedding)``); subclasses create ``weight``."""
-
-    weight: nn.Parameter | None
-
-    def optimized_parameters(self) -> list[nn.Parameter]:
-        self._check_allocated()
-        return [self.weight]  # type: ignore[list-item]
-
-    def neon_params(self) -> dict[str, np.ndarray]:
-        self._check_allocated()
-        return {"W": _to_numpy(layout.linear_w_from_torch(self.weight))}
-
-    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        return _to_numpy(layout.linear_w_from_torch(state))
-
-    def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.weight}  # type: ignore[dict-item]
-
-    @property
-    def W(self) -> NeonTensor | None:
-        """neon's ``W`` as a backend Tensor sharing the weight's storage (writes change it)."""
-        return self._neon_param("W")
-
-    @property
-    def dW(self) -> NeonTensor | None:
-        """neon's ``dW``: the weight's ``.grad`` (summed over the minibatch), or None."""
-        return self._neon_grad("W")
+__all__ = ["Bias", "Linear"]
 
 
 @neon_type("neon.layers.layer.Linear", "neon.layers.Linear")
@@ -173,10 +139,10 @@ class Bias(ParameterLayer):
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
-        return {"W": _to_numpy(layout.vector_to_column(self.bias))}
+        return {"W": to_numpy(layout.vector_to_column(self.bias))}
 
     def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        return _to_numpy(layout.vector_to_column(state))
+        return to_numpy(layout.vector_to_column(state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.bias}  # type: ignore[dict-item]
@@ -221,96 +187,6 @@ class Bias(ParameterLayer):
         return f"Bias Layer '{self.name}': size {getattr(self, 'bias_size', '?')}"
 
 
-class _BiasWithBatchNormError(NeonTorchError, AttributeError):
-    """``bias`` and ``batch_norm=True`` together (neon raises ``AttributeError`` too)."""
-
-
-def _check_bias_bn(kind: str, bias: Any, batch_norm: bool) -> None:
-    if bias is not None and batch_norm:
-        raise _BiasWithBatchNormError(
-            f"{kind}: got both bias={bias!r} and batch_norm=True; BatchNorm already adds a "
-            "learned shift (beta), so pass one of them, not both."
-        )
-
-
-class CompoundLayer(list):
-    """A neon compound layer: a plain ``list`` of layers that containers flatten.
-
-    It is deliberately not a module: neon's descriptions and ``.prm`` files list the parts
-    (``Linear_0``, ``Linear_0_bias``, ...) at their own positions, and so does neon_torch.
-    """
-
-    def __init__(
-        self,
-        bias: Any = None,
-        batch_norm: bool = False,
-        activation: Any = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__()
-        _check_bias_bn(type(self).__name__, bias, batch_norm)
-        self.bias = bias
-        self.batch_norm = batch_norm
-        self.activation = activation
-        self.base_name = name
-
-    def add_postfilter_layers(self, base: str | None = None, fused_bias: bool = False) -> None:
-        """Append ``Bias``/``BatchNorm`` and ``Activation`` named after ``base`` (default: the
-        first part's name); ``fused_bias`` means the first part already adds the bias."""
-        base = base or self[0].name
-        if self.bias is not None and not fused_bias:
-            self.append(Bias(init=self.bias, name=f"{base}_bias"))
-        if self.batch_norm:
-            self.append(BatchNorm(name=f"{base}_bnorm"))
-        if self.activation is not None:
-            name = f"{base}_{type(self.activation).__name__}"
-            self.append(Activation(transform=self.activation, name=name))
-
-
-@neon_builder("neon.layers.layer.Affine")
-class Affine(CompoundLayer):
-    """neon's compound fully connected layer: Linear [+ Bias | + BatchNorm] [+ Activation].
-
-    The parts are named ``<name>``, ``<name>_bias``, ``<name>_bnorm`` and
-    ``<name>_<ActivationClass>``, where ``<name>`` is ``name`` or the Linear's automatic name
-    (``Linear_0``). ``Linear`` gets ``bsum=batch_norm``, as in neon. Passing both ``bias`` and
-    ``batch_norm=True`` raises.
-    """
-
-    def __init__(
-        self,
-        nout: int,
-        init: Any,
-        bias: Any = None,
-        batch_norm: bool = False,
-        activation: Any = None,
-        name: str | None = None,
-        parallelism: str = "Disabled",
-    ) -> None:
-        super().__init__(bias=bias, batch_norm=batch_norm, activation=activation, name=name)
-        self.append(Linear(nout, init=init, bsum=batch_norm, name=name, parallelism=parallelism))
-        self.add_postfilter_layers()
-
-
 def _out_axis(conv: nn.Module) -> int:
     """Axis of the output maps in a torch convolution weight (1 for transposed ones)."""
     return 1 if getattr(conv, "transposed", False) else 0
-
-
-def _to_numpy(t: Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().copy()
-
-
-def flatten_layers(layers: Any) -> list[Layer]:
-    """Flatten nested lists and compound layers into a list of layers (neon's rule)."""
-    out: list[Layer] = []
-    for item in layers if isinstance(layers, (list, tuple)) else [layers]:
-        if isinstance(item, (list, tuple)):
-            out.extend(flatten_layers(item))
-        elif isinstance(item, Layer):
-            out.append(item)
-        else:
-            raise TypeError(
-                f"Expected a neon_torch layer or a list of layers, got {type(item).__name__}."
-            )
-    return out

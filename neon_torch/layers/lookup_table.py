@@ -12,8 +12,8 @@ from torch import Tensor, nn
 from .. import layout
 from ..errors import NeonTorchError, ShapeMismatchError
 from ..registry import neon_type
-from ._recurrent import interpret_in_shape
-from .linear import WeightLayer
+from ._base import WeightLayer
+from .recurrent._base import interpret_in_shape
 
 __all__ = ["LookupTable", "TokenIdError"]
 

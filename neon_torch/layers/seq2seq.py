@@ -13,11 +13,11 @@ from ..backends.backend import current_backend
 from ..errors import LayerConfigError, UnsupportedNeonFeature
 from ..registry import neon_type
 from ._base import Layer
-from ._recurrent import RecurrentBase
 from .container import LayerContainer, Sequential
-from .gru import GRU
 from .lookup_table import LookupTable
-from .lstm import LSTM
+from .recurrent._base import RecurrentBase
+from .recurrent.gru import GRU
+from .recurrent.lstm import LSTM
 
 __all__ = ["Decoder", "Encoder", "Seq2Seq"]
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import torch
 
-from neon_torch.backends import gen_backend
+from neon_torch.backends import NervanaObject, gen_backend
 from neon_torch.callbacks import Callbacks
 from neon_torch.data import ArrayIterator, Text
 from neon_torch.initializers import Constant, GlorotUniform, Uniform  # noqa: F401 - eval'ed
@@ -86,7 +86,7 @@ def _datasets(case: str, ref: Any, spec: dict, tmp: Path) -> tuple[Any, Any]:
 
 def _run(case: str, tmp: Path) -> dict[str, Any]:
     ref, spec = load_case("rnn", case)
-    gen_backend("cpu", rng_seed=spec["rng_seed"], batch_size=spec["batch_size"])
+    be = gen_backend("cpu", rng_seed=spec["rng_seed"], batch_size=spec["batch_size"])
     train, evalset = _datasets(case, ref, spec, tmp)
     model = Model(layers=eval(spec["layers_src"]))
     cost = eval(spec["cost_src"])
@@ -102,6 +102,7 @@ def _run(case: str, tmp: Path) -> dict[str, Any]:
     else:  # rnn_charlm: sequence outputs need steps=T (neon crashes with the default)
         metrics = {"steps": model.eval(evalset, Misclassification(steps=spec["time_steps"]))}
     return {
+        "be": be,
         "ref": ref,
         "spec": spec,
         "model": model,
@@ -162,6 +163,7 @@ def test_final_weights_and_saved_states(run: dict) -> None:
         got = layers[name].neon_params()["W"]
         np.testing.assert_allclose(got, value, rtol=1e-5, atol=1e-6, err_msg=name)
     saved = load_prm(NEON_REF / "rnn" / f"{run['spec']['case']}.prm")
+    NervanaObject.be = run["be"]  # the model describes the backend in use, as in neon
     ours = run["model"].get_description(get_weights=True, keep_states=True)
     entries = saved["model"]["config"]["layers"]
     mine = ours["model"]["config"]["layers"]
@@ -225,5 +227,6 @@ def test_description_structure_matches_neon(run: dict) -> None:
     if not path.exists():
         pytest.skip("neon dumped no description for this case")
     expected = json.loads(path.read_text())
+    NervanaObject.be = run["be"]
     got = run["model"].get_description(get_weights=True, keep_states=True)
     assert structure(got) == structure(expected)

@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..convert.modules import NeonGRU
-from ..registry import neon_type
-from ._recurrent import RecurrentBase, first_step_term, sequence_input, stack_steps
-from ._recurrent_torch import time_last, torch_weights
+from ...convert.modules import NeonGRU
+from ...registry import neon_type
+from ._base import RecurrentBase, first_step_term, sequence_input, stack_steps
+from ._torch import time_last, torch_weights
 from .lstm import require_gate_activation
 
 __all__ = ["GRU", "gru_unroll"]

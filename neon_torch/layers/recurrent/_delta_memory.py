@@ -37,17 +37,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .. import layout
-from ._recurrent import lstm_step, stack_steps
+from ... import layout
+from ._base import lstm_step, stack_steps
 
 __all__ = ["DeltaMemory", "unroll_updating_error"]
 
 
 def _owns_deltas(layer: Any) -> bool:
-    from .data_transform import DataTransform
-    from .dropout import Dropout
-    from .linear import Bias
-    from .reshape import Reshape
+    from ..data_transform import DataTransform
+    from ..dropout import Dropout
+    from ..linear import Bias
+    from ..reshape import Reshape
 
     return not isinstance(layer, (Bias, Dropout, Reshape, DataTransform))
 

@@ -7,9 +7,9 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..registry import neon_type
-from ._recurrent import RecurrentBase, first_step_term, sequence_input, stack_steps
-from ._recurrent_torch import rnn_module, torch_weights
+from ...registry import neon_type
+from ._base import RecurrentBase, first_step_term, sequence_input, stack_steps
+from ._torch import rnn_module, torch_weights
 
 __all__ = ["Recurrent", "rnn_unroll", "rnn_unroll_projected"]
 

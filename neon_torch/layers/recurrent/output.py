@@ -6,11 +6,11 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
-from ..convert.modules import TimeLast, TimeMean, TimeSum
-from ..registry import neon_type
-from ._base import Layer
-from ._recurrent import interpret_in_shape, sequence_input
-from ._recurrent_torch import time_last
+from ...convert.modules import TimeLast, TimeMean, TimeSum
+from ...registry import neon_type
+from .._base import Layer
+from ._base import interpret_in_shape, sequence_input
+from ._torch import time_last
 
 __all__ = ["RecurrentLast", "RecurrentMean", "RecurrentOutput", "RecurrentSum"]
 
@@ -19,7 +19,7 @@ class RecurrentOutput(Layer):
     """Base of the time-collapsing layers (neon's ``RecurrentOutput``); no parameters.
 
     neon semantics: the default name is the bare class name (``"RecurrentSum"``); the input is
-    read as ``(nin, T)`` steps (see :func:`~neon_torch.layers._recurrent.interpret_in_shape`).
+    read as ``(nin, T)`` steps (see :func:`~neon_torch.layers.recurrent._base.interpret_in_shape`).
     neon gives the output the shape ``(nin, 1)``; neon_torch uses the equivalent flat ``nin``,
     so the output tensor is ``(N, nin)``.
 

@@ -9,16 +9,16 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .. import layout
-from ..backends.backend import current_backend
-from ..errors import LayerConfigError
-from ..registry import neon_builder, neon_type
-from ._base import Layer
+from ... import layout
+from ...backends.backend import current_backend
+from ...errors import LayerConfigError
+from ...registry import neon_builder, neon_type
+from .._base import Layer
+from ._base import RecurrentBase, interpret_in_shape, sequence_input
 from ._delta_memory import unroll_updating_error
-from ._recurrent import RecurrentBase, interpret_in_shape, sequence_input
-from ._recurrent_torch import lstm_module, rnn_module, torch_weights
+from ._torch import lstm_module, rnn_module, torch_weights
 from .lstm import lstm_unroll, require_gate_activation
-from .recurrent import rnn_unroll, rnn_unroll_projected
+from .rnn import rnn_unroll, rnn_unroll_projected
 
 __all__ = ["BiBNRNN", "BiLSTM", "BiRNN", "BiSum", "DeepBiLSTM", "DeepBiRNN"]
 
@@ -119,8 +119,8 @@ class BiLSTM(BiRNN):
     ``DeepBiLSTM``) the backward half of the input error is added to neon's shared error buffer
     without clearing it, so what other layers (and earlier minibatches) left in that memory
     leaks into the gradient; a ``Sequential`` holding such a layer simulates neon's buffers
-    (see :mod:`neon_torch.layers._delta_memory`). Set ``layer.neon_input_error = False`` on
-    the split layers for the true gradient.
+    (see :mod:`neon_torch.layers.recurrent._delta_memory`). Set
+    ``layer.neon_input_error = False`` on the split layers for the true gradient.
 
     Shape:
         input ``(N, T, nin)``; output ``(N, T, 2·output_size)``.
@@ -307,7 +307,7 @@ class BiSum(Layer):
 
     def to_torch(self) -> nn.Module:
         """A :class:`~neon_torch.convert.modules.HalfSum`."""
-        from ..convert.modules import HalfSum
+        from ...convert.modules import HalfSum
 
         return HalfSum()
 

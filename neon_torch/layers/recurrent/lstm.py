@@ -9,13 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .. import layout
-from ..errors import LayerConfigError
-from ..registry import neon_type
-from ..transforms.activation import Logistic, Tanh
+from ... import layout
+from ...errors import LayerConfigError
+from ...registry import neon_type
+from ...transforms.activation import Logistic, Tanh
+from ._base import LstmState, RecurrentBase, lstm_step, sequence_input, stack_steps
 from ._delta_memory import unroll_updating_error
-from ._recurrent import LstmState, RecurrentBase, lstm_step, sequence_input, stack_steps
-from ._recurrent_torch import lstm_module, torch_weights
+from ._torch import lstm_module, torch_weights
 
 __all__ = ["LSTM", "lstm_step", "lstm_unroll", "require_gate_activation"]
 

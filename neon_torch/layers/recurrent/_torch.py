@@ -15,9 +15,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .. import layout
-from ..convert.modules import NeonLSTM, NeonRNN, SequenceLSTM, SequenceRNN
-from ._recurrent import RecurrentBase
+from ... import layout
+from ...convert.modules import NeonLSTM, NeonRNN, SequenceLSTM, SequenceRNN
+from ._base import RecurrentBase
 
 __all__ = ["lstm_module", "rnn_module", "time_last", "torch_weights"]
 

@@ -249,6 +249,15 @@ class RecurrentBase(ParameterLayer):
             return None
         return tuple(s.to(x.device) for s in state) if state[0].device != x.device else state
 
+    def _begin(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, ...] | None, Tensor | None]:
+        """What every recurrent forward starts with: ``(seq, carried, given)``, the input as a
+        batch-first ``(N, T, nin)`` sequence, the carried state to start from (see
+        :meth:`_carried`) and a Seq2Seq ``init_state`` set for this call (consumed here)."""
+        seq = sequence_input(self, x, self.nin, self.nsteps)
+        carried = self._carried(x)
+        given, self.init_state = self.init_state, None
+        return seq, carried, given
+
     def _keep(self, state: tuple[Tensor, ...]) -> None:
         self._state = tuple(s.detach() for s in state)
 

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from ... import layout
 from ...backends.backend import current_backend
+from ...convert.modules import HalfSum
 from ...errors import LayerConfigError
 from ...registry import neon_builder, neon_type
 from .._base import Layer
@@ -307,8 +308,6 @@ class BiSum(Layer):
 
     def to_torch(self) -> nn.Module:
         """A :class:`~neon_torch.convert.modules.HalfSum`."""
-        from ...convert.modules import HalfSum
-
         return HalfSum()
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from ...convert.modules import NeonGRU
 from ...registry import neon_type
-from ._base import RecurrentBase, first_step_term, sequence_input, stack_steps
+from ._base import RecurrentBase, first_step_term, stack_steps
 from ._torch import time_last, torch_weights
 from .lstm import require_gate_activation
 
@@ -90,10 +90,8 @@ class GRU(RecurrentBase):
         self.gate_activation = gate_activation
 
     def forward(self, x: Tensor) -> Tensor:
-        seq = sequence_input(self, x, self.nin, self.nsteps)
-        carried = self._carried(x)
+        seq, carried, given = self._begin(x)
         h0 = None if carried is None else carried[0]
-        given, self.init_state = self.init_state, None
         if given is not None:
             h0 = given
         y, h = gru_unroll(

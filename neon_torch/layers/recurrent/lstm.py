@@ -13,7 +13,7 @@ from ... import layout
 from ...errors import LayerConfigError
 from ...registry import neon_type
 from ...transforms.activation import Logistic, Tanh
-from ._base import LstmState, RecurrentBase, lstm_step, sequence_input, stack_steps
+from ._base import LstmState, RecurrentBase, lstm_step, stack_steps
 from ._delta_memory import unroll_updating_error
 from ._torch import lstm_module, torch_weights
 
@@ -120,9 +120,7 @@ class LSTM(RecurrentBase):
         self.delta_memory: Any = None  # weakref to neon's simulated error buffers, if any
 
     def forward(self, x: Tensor) -> Tensor:
-        seq = sequence_input(self, x, self.nin, self.nsteps)
-        carried = self._carried(x)
-        given, self.init_state = self.init_state, None
+        seq, carried, given = self._begin(x)
         if given is not None:  # neon sets h only; c is carried (or zero with reset_cells)
             carried = (given, torch.zeros_like(given) if carried is None else carried[1])
         memory = self.delta_memory() if self.delta_memory is not None else None

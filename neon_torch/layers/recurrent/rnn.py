@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...registry import neon_type
-from ._base import RecurrentBase, first_step_term, sequence_input, stack_steps
+from ._base import RecurrentBase, first_step_term, stack_steps
 from ._torch import rnn_module, torch_weights
 
 __all__ = ["Recurrent", "rnn_unroll", "rnn_unroll_projected"]
@@ -65,9 +65,8 @@ class Recurrent(RecurrentBase):
         super().__init__(output_size, init, init_inner, activation, reset_cells, name)
 
     def forward(self, x: Tensor) -> Tensor:
-        seq = sequence_input(self, x, self.nin, self.nsteps)
+        seq, carried, _ = self._begin(x)
         w_in, w_rec, b = self.weights()[0]
-        carried = self._carried(x)
         h0 = None if carried is None else carried[0]
         y, h = rnn_unroll(seq, w_in, w_rec, b, self.activation, h0)
         self._keep((h,))

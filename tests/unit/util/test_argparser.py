@@ -12,7 +12,7 @@ from neon_torch.backends.backend import current_backend
 from neon_torch.errors import UnsupportedNeonFeature
 from neon_torch.util.argparser import NeonArgparser, extract_valid_args
 
-from ..helpers.legacy import isolated_loggers  # noqa: F401
+from ...helpers.legacy import isolated_loggers  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("isolated_loggers")
 

@@ -15,7 +15,7 @@ from neon_torch import compat
 from neon_torch.cli import main
 from neon_torch.compat._table import INTERNAL_MODULES, NEON_API, NOTES, UNSUPPORTED
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 NEON_PKG = REPO.parent / "shared" / "neon_src" / "neon"
 
 

@@ -29,7 +29,7 @@ from neon_torch.data import (
 from neon_torch.data.image import zca_transform
 from neon_torch.data.text_preprocessing import pad_data, pad_sentences
 
-from ..helpers.legacy import write_cifar, write_mnist
+from ...helpers.legacy import write_cifar, write_mnist
 
 
 @pytest.fixture(autouse=True)

@@ -34,7 +34,7 @@ from neon_torch.models import Model
 from neon_torch.optimizers import GradientDescentMomentum
 from neon_torch.transforms import CrossEntropyMulti, Misclassification, Rectlin, Softmax
 
-from ..helpers.legacy import blobs, iterators, small_model
+from ...helpers.legacy import blobs, iterators, small_model
 
 
 def _fit(model: Model, callbacks: Callbacks, epochs: int = 3, train=None) -> None:

@@ -42,8 +42,8 @@ from neon_torch.optimizers import (
 from neon_torch.registry import lookup
 from neon_torch.transforms import CrossEntropyMulti, Rectlin, Softmax  # noqa: F401 - eval'ed
 
-from ..conftest import NEON_REF, load_case
-from ..helpers.prm import load_prm, parameter_entries, set_weights_from_prm
+from ...conftest import NEON_REF, load_case
+from ...helpers.prm import load_prm, parameter_entries, set_weights_from_prm
 
 OPTIM = NEON_REF / "optim"
 CASES = sorted(p.stem for p in OPTIM.glob("optim_*.json"))

@@ -26,7 +26,7 @@ from neon_torch.models import Model
 from neon_torch.optimizers import RMSProp
 from neon_torch.transforms import CrossEntropyMulti, Logistic, Softmax, Tanh
 
-DATA = Path(__file__).parents[1] / "data" / "neon_ref" / "seq2seq"
+DATA = Path(__file__).parents[2] / "data" / "neon_ref" / "seq2seq"
 
 
 def _gru(n: int = 5) -> GRU:

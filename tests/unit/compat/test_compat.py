@@ -84,6 +84,6 @@ def test_uninstall_removes_modules() -> None:
 def test_compat_doc_lists_every_module_and_unsupported_name() -> None:
     from pathlib import Path
 
-    text = (Path(__file__).parents[2] / "docs" / "compat.md").read_text()
+    text = (Path(__file__).parents[3] / "docs" / "compat.md").read_text()
     for name in MODULES:
         assert f"`{name}`" in text, name

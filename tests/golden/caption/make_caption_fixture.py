@@ -18,7 +18,8 @@ It writes, into the output folder:
   ``(vocab, T * bsz)`` layout, image columns reduced to two fingerprints); the cost after
   every minibatch of a seeded 8-epoch run of the example's model at hidden size 8 (RMSProp
   with a larger epsilon), the ``cost/train`` neon's callbacks recorded, the trained
-  parameters and the model's output on the first test minibatch; ``ImageCaption(max_images=10)``'s counts;
+  parameters and the model's output on the first test minibatch;
+  ``ImageCaption(max_images=10)``'s counts;
 * ``caption.json``: the vocabulary, ``ImageCaptionTest.predict``'s captions and references,
   the ``output`` and ``reference<i>`` files ``bleu_score`` wrote and, with ``--bleu-script``
   (Karpathy's neuraltalk ``eval/multi-bleu.perl``), the line that script printed for them.

@@ -125,8 +125,9 @@ class ImageCaption(NervanaDataIterator):
     * ``shape = [4096, (vocab_size, max_sentence_length)]`` (image stream, caption stream);
       a minibatch is ``(image, x), (y, mask)``: ``x`` is the caption one-hot, padded with
       index 0; ``y`` has one step more (the image comes first in the model), ``y[t] = x[t]``
-      and the extra last step index 0; ``mask`` is 1 for steps ``t <= len(caption) + 1`` and
-      ``y`` is masked by it.
+      and the extra last step index 0; with ``n`` the caption's kept words, ``mask`` is 1 for
+      steps ``t <= n + 2`` (the words, the end token at ``n + 1`` and, as in neon, one
+      padding step more) and ``y`` is masked by it.
 
     neon_torch: minibatches are batch-first: ``image (bsz, 4096)``, ``x (bsz, T, vocab_size)``,
     ``y`` and ``mask (bsz, T + 1, vocab_size)`` with ``T = max_sentence_length``.
@@ -146,7 +147,8 @@ class ImageCaption(NervanaDataIterator):
         neon_logger.display(f"Reading train images and sentences from {self.path}")
         self.read_images("train")
         self.load_vocab()
-        sents, imgs = [], []
+        sents: list[list[str]] = []
+        imgs: list[np.ndarray] = []
         for pair in self.iterImageSentencePair():
             if len(sents) > max_images and max_images > 0:
                 break
@@ -156,7 +158,7 @@ class ImageCaption(NervanaDataIterator):
             ]
             sents.append(sent[: self.max_sentence_length])
         self.nbatches = _batches(len(imgs), "captions", self.path)
-        self.ndata = self.nbatches * self.be.bsz
+        self.ndata = self.nbatches * current_backend().bsz
         steps = self.max_sentence_length
         self.X = np.zeros((len(sents), steps))
         self.y = np.zeros((len(sents), steps + 1))
@@ -232,10 +234,10 @@ class ImageCaption(NervanaDataIterator):
         return torch.as_tensor(self.images[start:end]).to(**self._placement())
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
-        order = self.be.rng.permutation(len(self.X))
+        order = current_backend().rng.permutation(len(self.X))
         self.X, self.y, self.images = self.X[order], self.y[order], self.images[order]
         self.sent_length = self.sent_length[order]
-        bsz = self.be.bsz
+        bsz = current_backend().bsz
         steps = np.arange(self.max_sentence_length + 1)
         for k in range(self.nbatches):
             start, end = k * bsz, (k + 1) * bsz
@@ -251,7 +253,7 @@ class ImageCaption(NervanaDataIterator):
         after step 0, at most 21 words."""
         scores = prob.get() if hasattr(prob, "get") else np.asarray(prob)
         words = [self.index_to_vocab[i] for i in np.argmax(scores, axis=0).tolist()]
-        bsz = self.be.bsz
+        bsz = current_backend().bsz
         sents = []
         for n in range(bsz):
             sent = []
@@ -282,9 +284,8 @@ class ImageCaption(NervanaDataIterator):
             for step in range(1, steps + 1):
                 out = model.fprop([image, caption], inference=True)  # (bsz, T + 1, vocab)
                 scores = out[:, :-1].detach().float().cpu().numpy()
-                pred = torch.from_numpy(np.argmax(scores, axis=2)[:, :step])
                 caption.zero_()
-                caption[:, :step] = self._onehot(pred.numpy())
+                caption[:, :step] = self._onehot(np.argmax(scores, axis=2)[:, :step])
             neon_layout = caption.permute(2, 1, 0).reshape(self.vocab_size, -1)
             sents += self.prob_to_word(neon_layout.cpu().numpy())
             if isinstance(self, ImageCaptionTest):
@@ -364,12 +365,12 @@ class ImageCaptionTest(ImageCaption):
             imgs.append(group["image"])
             refs.append([" ".join(s["tokens"]) for s in group["sentences"]])
         self.nbatches = _batches(len(imgs), "test images", self.path)
-        self.ndata = self.nbatches * self.be.bsz
+        self.ndata = self.nbatches * current_backend().bsz
         self.images = np.vstack(imgs)
         self.ref_sents = refs
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
-        bsz = self.be.bsz
+        bsz = current_backend().bsz
         shape = (bsz, self.max_sentence_length, self.vocab_size)
         for k in range(self.nbatches):
             start, end = k * bsz, (k + 1) * bsz

@@ -79,13 +79,13 @@ class _Merge(_Paths):
                 )
             return (sum(s[0] for s in shapes), *tails.pop())  # type: ignore[index,misc]
         steps = [_as_steps(s) for s in shapes]
-        feats = {s[0] if s is not None else None for s in steps}
-        if None in feats or len(feats) != 1:
+        known = [s for s in steps if s is not None]
+        if len(known) != len(steps) or len({f for f, _ in known}) != 1:
             raise ShapeMismatchError(
                 f"{where}: every path must output sequences (F, T) or feature vectors F (one "
                 f"step) with the same F; got {self._describe_paths(shapes)}."
             )
-        return (feats.pop(), sum(s[1] for s in steps))  # type: ignore[index,misc]
+        return (known[0][0], sum(t for _, t in known))
 
     def _combine(self, outs: list[Tensor]) -> Tensor:
         if self.merge == "stack":

@@ -228,6 +228,10 @@ class TrainCostCallback(Callback):
     The costs stay on the device during the epoch and move to the host once at its end;
     ``callback_data['cost/train']`` (the window means, one per minibatch so far; the window
     runs across epochs, as neon's) is filled then.
+
+    neon keeps the cost objects themselves in its window; a cost that overwrites one array
+    in place every minibatch (``GeneralizedCostMask``, ``cost_written_in_place``) fills the
+    window with that one array, so neon records each minibatch's own cost: so does this.
     """
 
     def __init__(self, wsz: int = 10) -> None:
@@ -238,6 +242,8 @@ class TrainCostCallback(Callback):
         self._pending: list[torch.Tensor] = []  # this epoch's costs, on the device
         self._tail: list[torch.Tensor] = []  # the last wsz costs of earlier epochs
         self._host = np.zeros(0, dtype=np.float32)
+        in_place = getattr(model.cost, "cost_written_in_place", False)
+        self._span = 1 if in_place else self.wsz
         callback_data["cost/train"] = np.zeros(0, dtype=np.float32)
         callback_data["_cost_window"] = self.window_mean
         callback_data["_cost_window_tensor"] = self.window_tensor
@@ -249,7 +255,7 @@ class TrainCostCallback(Callback):
 
     def window_tensor(self) -> torch.Tensor | None:
         """Mean of the last ``wsz`` minibatch costs as a 0-d device tensor (no sync)."""
-        recent = (self._tail + self._pending)[-self.wsz :]
+        recent = (self._tail + self._pending)[-self._span :]
         return torch.stack(recent).mean() if recent else None
 
     def window_mean(self) -> float:
@@ -266,9 +272,9 @@ class TrainCostCallback(Callback):
 
     def on_epoch_end(self, callback_data: dict, model: Any, epoch: int) -> None:
         self._host = self._costs_host()
-        self._tail = (self._tail + self._pending)[-self.wsz :]
+        self._tail = (self._tail + self._pending)[-self._span :]
         self._pending = []
-        callback_data["cost/train"] = window_means(self._host, self.wsz).astype(np.float32)
+        callback_data["cost/train"] = window_means(self._host, self._span).astype(np.float32)
 
 
 @neon_type(f"{_MODULE}.TrainLoggerCallback")

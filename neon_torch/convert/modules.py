@@ -165,7 +165,8 @@ class NeonReshape(nn.Module):
 class MergePaths(nn.Module):
     """Parallel paths over one input (or one input stream each, ``multistream``), merged by
     ``'sum'``, ``'stack'`` (flattened features; ``sequence[i]`` marks ``(N, T, F)`` outputs,
-    flattened feature-major as neon does), ``'depth'`` (channels) or ``'recurrent'`` (time)."""
+    flattened feature-major as neon does), ``'depth'`` (channels) or ``'recurrent'`` (time; a
+    non-sequence output is one step)."""
 
     def __init__(
         self, paths: list[nn.Module], merge: str, sequence: list[bool], multistream: bool = False
@@ -190,6 +191,10 @@ class MergePaths(nn.Module):
                 for y, seq in zip(outs, self.sequence, strict=True)
             ]
             return torch.cat(flat, dim=1)
+        if self.merge == "recurrent":  # a feature vector (N, F) is one time step
+            outs = [
+                y if seq else y.unsqueeze(1) for y, seq in zip(outs, self.sequence, strict=True)
+            ]
         return torch.cat(outs, dim=1)
 
 

@@ -5,6 +5,7 @@ from .dataiterator import ArrayIterator, LabelError, NervanaDataIterator
 from .datasets import Dataset, DatasetFileError, DatasetFormatError
 from .hdf5iterator import HDF5Iterator, HDF5IteratorAutoencoder, HDF5IteratorOneHot
 from .image import CIFAR10, MNIST
+from .imagecaption import Coco, Flickr8k, Flickr30k, ImageCaption, ImageCaptionTest
 from .imdb import IMDB
 from .text import Text, TextNMT, VocabularyError
 from .ticker import CopyTask, PrioritySortTask, RepeatCopyTask, Task, Ticker
@@ -16,14 +17,19 @@ __all__ = [
     "PTB",
     "SICK",
     "ArrayIterator",
+    "Coco",
     "CopyTask",
     "Dataset",
     "DatasetFileError",
     "DatasetFormatError",
+    "Flickr8k",
+    "Flickr30k",
     "HDF5Iterator",
     "HDF5IteratorAutoencoder",
     "HDF5IteratorOneHot",
     "HutterPrize",
+    "ImageCaption",
+    "ImageCaptionTest",
     "LabelError",
     "NervanaDataIterator",
     "PrioritySortTask",

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..backends.backend import NervanaObject, current_backend
+from ..backends.tensor import Tensor as NeonTensor
 from ..registry import neon_type
 
 __all__ = [
@@ -63,10 +64,26 @@ class Constant(Initializer):
 
 @neon_type(f"{_MODULE}.Array", "neon.initializers.Array")
 class Array(Constant):
-    """``Constant`` with an array ``val`` of the parameter's exact shape."""
+    """``Constant`` with an array ``val`` of the parameter's exact shape (a numpy array, a
+    backend Tensor such as ``be.array(...)``, or a torch tensor). Its description stores
+    ``val`` as a numpy array, as neon's does."""
 
     def __init__(self, val: Any = 0.0, name: str = "constantInit") -> None:
         super().__init__(val, name)
+
+    def get_description(self, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        """neon's description, with a tensor ``val`` read back into a numpy array."""
+        desc = super().get_description((*skip, "val"))
+        if "val" in skip:
+            return desc
+        value = self.val
+        if isinstance(value, NeonTensor):
+            value = value.get()
+        elif isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+        if isinstance(value, np.ndarray) or value != 0.0:
+            desc["config"]["val"] = value
+        return desc
 
 
 @neon_type(f"{_MODULE}.Uniform", "neon.initializers.Uniform")

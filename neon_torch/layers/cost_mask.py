@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -21,7 +21,12 @@ class GeneralizedCostMask(GeneralizedCost):
     neon semantics: the value is ``costfunc(y · mask, t · mask) · weights`` averaged over the
     batch; the delta is ``costfunc.bprop(y, t) · mask · weights`` (computed on the unmasked
     ``y`` and ``t``, then masked), so masked entries send no gradient.
+
+    neon writes this cost into one array in place every minibatch (``cost_written_in_place``),
+    so ``TrainCostCallback`` records each minibatch's own cost, not a moving average.
     """
+
+    cost_written_in_place: ClassVar[bool] = True
 
     def __init__(self, costfunc: Any, weights: float = 1.0, name: str | None = None) -> None:
         super().__init__(costfunc, name)

@@ -78,13 +78,14 @@ class _Merge(_Paths):
                     f"size; got {self._describe_paths(shapes)}."
                 )
             return (sum(s[0] for s in shapes), *tails.pop())  # type: ignore[index,misc]
-        feats = {s[0] if layout.is_sequence_shape(s) else None for s in shapes}
-        if None in feats or len(feats) != 1:
+        steps = [_as_steps(s) for s in shapes]
+        known = [s for s in steps if s is not None]
+        if len(known) != len(steps) or len({f for f, _ in known}) != 1:
             raise ShapeMismatchError(
-                f"{where}: every path must output sequences (F, T) with the same F; got "
-                f"{self._describe_paths(shapes)}."
+                f"{where}: every path must output sequences (F, T) or feature vectors F (one "
+                f"step) with the same F; got {self._describe_paths(shapes)}."
             )
-        return (feats.pop(), sum(s[1] for s in shapes))  # type: ignore[index,misc]
+        return (known[0][0], sum(t for _, t in known))
 
     def _combine(self, outs: list[Tensor]) -> Tensor:
         if self.merge == "stack":
@@ -93,7 +94,17 @@ class _Merge(_Paths):
                 for y, path in zip(outs, self.layers, strict=True)
             ]
             return torch.cat(flat, dim=1)
+        if self.merge == "recurrent":  # a feature vector (N, F) is one step (N, 1, F)
+            outs = [y.unsqueeze(1) if y.dim() == 2 else y for y in outs]
         return torch.cat(outs, dim=1)  # channels of (N, C, H, W) or steps of (N, T, F)
+
+
+def _as_steps(shape: Shape) -> tuple[int, int] | None:
+    """A path's output as ``(F, T)`` for a ``'recurrent'`` merge: sequences as they are, a
+    feature vector ``F`` as one step (neon's Linear reports it as ``(F, 1)``); None otherwise."""
+    if isinstance(shape, int):
+        return (shape, 1)
+    return (int(shape[0]), int(shape[1])) if layout.is_sequence_shape(shape) else None
 
 
 @neon_type("neon.layers.container.MergeBroadcast", "neon.layers.MergeBroadcast")
@@ -102,7 +113,8 @@ class MergeBroadcast(_Merge):
 
     neon semantics: ``merge='stack'`` flattens each path's output (neon feature order) and
     stacks the features; ``'depth'`` concatenates the channels of same-sized images;
-    ``'recurrent'`` concatenates sequences along time. The gradient sent to the input is
+    ``'recurrent'`` concatenates sequences along time (a path that outputs a feature vector
+    contributes one step, as an image prepended to a caption). The gradient sent to the input is
     ``Σ alphas[i] · (gradient of path i)``; ``alphas`` default to 1 for every path.
 
     neon's CPU backend runs the paths' backward passes last path first; the last path

@@ -379,8 +379,9 @@ _F8 = struct.Struct(">d").unpack
 
 
 class _Machine:
-    def __init__(self, reader: _Reader) -> None:
+    def __init__(self, reader: _Reader, containers_per_byte: float = CONTAINERS_PER_BYTE) -> None:
         self.r = reader
+        self.containers_per_byte = containers_per_byte
         self.stack: list[Any] = []
         self.marks: list[list[Any]] = []
         self.memo: dict[int, Any] = {}
@@ -444,12 +445,13 @@ class _Machine:
         self.stack.append(value)
 
     def count(self) -> None:
-        """Count a new container or string against :data:`CONTAINERS_PER_BYTE`."""
+        """Count a new container or string against the density limit (by default
+        :data:`CONTAINERS_PER_BYTE`)."""
         self.objects += 1
-        if self.objects > MIN_CONTAINERS + self.r.offset * CONTAINERS_PER_BYTE:
+        if self.objects > MIN_CONTAINERS + self.r.offset * self.containers_per_byte:
             raise _Refused(
                 f"{self.objects} containers and strings in {self.r.offset} bytes; at most one "
-                f"per {round(1 / CONTAINERS_PER_BYTE)} bytes (beyond {MIN_CONTAINERS}) is "
+                f"per {round(1 / self.containers_per_byte)} bytes (beyond {MIN_CONTAINERS}) is "
                 "accepted"
             )
 
@@ -704,10 +706,17 @@ def _finish(root: Any, size: int) -> Any:
     return walk(root, 0)
 
 
-def load_pickle(stream: BinaryIO, source: str, max_bytes: int | None = None) -> Any:
+def load_pickle(
+    stream: BinaryIO,
+    source: str,
+    max_bytes: int | None = None,
+    containers_per_byte: float = CONTAINERS_PER_BYTE,
+) -> Any:
     """The plain tree stored in the pickle ``stream``; ``source`` names the file in errors.
 
     ``max_bytes`` caps how many bytes are read from ``stream`` (a gzip stream's expanded size).
+    ``containers_per_byte`` is the density limit of containers and strings: data files made of
+    many short strings (tokenised sentences) need more than a ``.prm``'s default.
 
     Raises:
         UnsafePickleError: anything neon never writes (a global outside the list, an object or
@@ -716,7 +725,7 @@ def load_pickle(stream: BinaryIO, source: str, max_bytes: int | None = None) -> 
     """
     reader = _Reader(stream, (1 << 62) if max_bytes is None else max_bytes)
     try:
-        return _finish(_Machine(reader).run(), reader.offset)
+        return _finish(_Machine(reader, containers_per_byte).run(), reader.offset)
     except _Refused as err:
         cls = UnsafePickleError if err.unsafe else PrmFormatError
         kind = "refused" if err.unsafe else "not a readable neon .prm pickle"

@@ -272,6 +272,8 @@ class Model(NervanaObject):
                     f"the last output (batch-first {tuple(last.shape)}); pass the error of the "
                     "last fprop's output."
                 )
+        for param in self.layers.parameters():  # neon's bprop overwrites dW, never adds to it
+            param.grad = None
         last.backward(delta.to(last.dtype))
         x = self.run_state.input
         if x is None or x.grad is None:

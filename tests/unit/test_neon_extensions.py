@@ -291,6 +291,12 @@ def test_model_bprop_returns_the_input_error_in_neon_layout() -> None:
     np.testing.assert_allclose(
         model.layers.layers[1].weight.grad.numpy(), delta.get() @ (2 * x.get()).T, rtol=1e-5
     )
+    # a second fprop/bprop overwrites dW (neon writes it with beta=0), it does not add to it
+    model.fprop(x)
+    model.bprop(delta)
+    np.testing.assert_allclose(
+        model.layers.layers[1].weight.grad.numpy(), delta.get() @ (2 * x.get()).T, rtol=1e-5
+    )
     # a first layer without deltas gives no input error, as in neon
     first = Model([DenseLayer(3, Gaussian())])
     first.initialize(5)

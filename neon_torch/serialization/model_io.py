@@ -454,7 +454,9 @@ def _load_layer(layer: ParameterLayer, entry: dict[str, Any], source: str, state
 
 
 def _load_states(layer: ParameterLayer, saved: Any) -> None:
-    n = len(layer.optimized_parameters())
+    # neon saves every parameter's states for nested layers (BatchNorm, convolutions with a
+    # bias), else the first parameter's only (BiBNRNN's beta and gamma states are not saved)
+    n = len(layer.optimized_parameters()) if layer._nested_states else 1
     if not isinstance(saved, list):
         raise PrmFormatError(f"layer {layer.name!r}: 'states' is not a list.")
     per_param = saved if layer._nested_states else [saved]

@@ -6,14 +6,17 @@ from .datasets import Dataset, DatasetFileError, DatasetFormatError
 from .hdf5iterator import HDF5Iterator, HDF5IteratorAutoencoder, HDF5IteratorOneHot
 from .image import CIFAR10, MNIST
 from .imdb import IMDB
+from .questionanswer import BABI, QA
 from .text import Text, VocabularyError
 from .ticker import CopyTask, PrioritySortTask, RepeatCopyTask, Task, Ticker
 
 __all__ = [
+    "BABI",
     "CIFAR10",
     "IMDB",
     "MNIST",
     "PTB",
+    "QA",
     "SICK",
     "ArrayIterator",
     "CopyTask",

@@ -289,6 +289,13 @@ NOTES: dict[str, str] = {
     "neon.data.HDF5IteratorAutoencoder": "differs: as HDF5Iterator",
     "neon.data.Dataset": "set `NEON_TORCH_OFFLINE=1` to never download",
     "neon.data.MNIST": "reads `mnist.pkl.gz` (restricted unpickler); `subset_pct` ignored",
+    "neon.data.BABI": (
+        "reads the task files from `tasks_1-20_v1-2.tar.gz` without extracting it (or from the "
+        "extracted folder); `subset` is only displayed (neon reads `en/` for every subset)"
+    ),
+    "neon.data.QA": (
+        "differs: batch-first minibatches `((N, story_len), (N, query_len)), (N, vocab_size)`"
+    ),
     "neon.data.CIFAR10": (
         "reads `cifar-10-batches-py/` (extracted from the tar.gz); the ZCA cache is neon's "
         "`.pkl` when present (restricted unpickler), else a `.npz`; `subset_pct` ignored"

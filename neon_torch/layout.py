@@ -75,9 +75,11 @@ def neon_to_batch_first(x: Array, shape: Shape) -> Array:
     """neon buffer -> batch-first tensor for per-sample ``shape`` (see the module docstring).
 
     neon reads any buffer's memory as ``(features, batch)``: one of another shape (a
-    ``(C, H, W)`` array with batch size 1) is read so too."""
-    if x.ndim != 2:
-        x = x.reshape(neon_rows(shape), -1)
+    ``(C, H, W)`` array with batch size 1, or a ``(1, nin)`` row of token ids that a
+    ``LookupTable`` reads as ``(nin, 1)``) is read so too."""
+    rows = neon_rows(shape)
+    if x.ndim != 2 or (x.shape[0] != rows and x.shape[0] * x.shape[1] % rows == 0):
+        x = x.reshape(rows, -1)
     if is_sequence_shape(shape):
         feats, steps = shape  # type: ignore[misc]
         n = x.shape[1] // steps

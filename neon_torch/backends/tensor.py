@@ -32,7 +32,32 @@ import torch
 
 from ..errors import NeonTorchError, ShapeMismatchError
 
-__all__ = ["Tensor", "TensorTypeError", "as_torch", "numpy_dtype", "torch_dtype"]
+__all__ = [
+    "HostArray",
+    "Tensor",
+    "TensorTypeError",
+    "as_torch",
+    "numpy_dtype",
+    "torch_dtype",
+]
+
+
+class HostArray(np.ndarray):
+    """The numpy array :meth:`Tensor.get` returns: a plain ``ndarray`` except that ``int()``
+    and ``float()`` of an array holding one element give that element, whatever its number
+    of dimensions, as they did in the numpy 1.x that neon's scripts were written for (numpy
+    2.4 refuses them; neon's demos call ``int()`` on ``(1, 1)`` slices of ``get()``)."""
+
+    def __int__(self) -> int:
+        if self.size == 1 and self.ndim:
+            return int(self.reshape(()).item())
+        return super().__int__()
+
+    def __float__(self) -> float:
+        if self.size == 1 and self.ndim:
+            return float(self.reshape(()).item())
+        return super().__float__()
+
 
 _NP_TO_TORCH = {
     np.dtype(np.float16): torch.float16,
@@ -169,11 +194,11 @@ class Tensor:
 
     # -- reading and writing -------------------------------------------------------------
     def get(self) -> np.ndarray:
-        """A numpy copy of the values, in neon's shape."""
+        """A numpy copy of the values, in neon's shape (a :class:`HostArray`)."""
         t = self._tensor.detach()
         if t.dtype == torch.bfloat16:
             t = t.float()
-        return t.cpu().numpy().copy()
+        return t.cpu().numpy().copy().view(HostArray)
 
     def asnumpyarray(self) -> np.ndarray:
         """neon's deprecated alias of :meth:`get`."""

@@ -56,6 +56,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "neon.data.imagecaption": _DATA,
     "neon.data.text": _DATA,
     "neon.data.ticker": _DATA,
+    "neon.data.questionanswer": _DATA,
     "neon.data.text_preprocessing": ("neon_torch.data.text_preprocessing",),
     "neon.data.aeon_shim": ("neon_torch.data.aeon",),
     "neon.data.dataloaderadapter": ("neon_torch.data.dataloader_transformers",),
@@ -120,8 +121,6 @@ UNSUPPORTED: dict[str, str] = {
     "neon.callbacks.HistCallback": _VIS,
     "neon.callbacks.DeconvCallback": _VIS,
     "neon.data.DUMMY": _NOT_DATA,
-    "neon.data.BABI": _NOT_DATA,
-    "neon.data.QA": _NOT_DATA,
     "neon.data.convert_manifest": _AEON,
     "neon.data.indexer": _AEON,
     "neon.backends.OpTreeNode": _OPTREE,
@@ -284,6 +283,13 @@ NOTES: dict[str, str] = {
     "neon.data.HDF5IteratorAutoencoder": "differs: as HDF5Iterator",
     "neon.data.Dataset": "set `NEON_TORCH_OFFLINE=1` to never download",
     "neon.data.MNIST": "reads `mnist.pkl.gz` (restricted unpickler); `subset_pct` ignored",
+    "neon.data.BABI": (
+        "reads the task files from `tasks_1-20_v1-2.tar.gz` without extracting it (or from the "
+        "extracted folder); `subset` is only displayed (neon reads `en/` for every subset)"
+    ),
+    "neon.data.QA": (
+        "differs: batch-first minibatches `((N, story_len), (N, query_len)), (N, vocab_size)`"
+    ),
     "neon.data.CIFAR10": (
         "reads `cifar-10-batches-py/` (extracted from the tar.gz); the ZCA cache is neon's "
         "`.pkl` when present (restricted unpickler), else a `.npz`; `subset_pct` ignored"

@@ -7,14 +7,17 @@ from .hdf5iterator import HDF5Iterator, HDF5IteratorAutoencoder, HDF5IteratorOne
 from .image import CIFAR10, MNIST
 from .imagecaption import Coco, Flickr8k, Flickr30k, ImageCaption, ImageCaptionTest
 from .imdb import IMDB
+from .questionanswer import BABI, QA
 from .text import Text, TextNMT, VocabularyError
 from .ticker import CopyTask, PrioritySortTask, RepeatCopyTask, Task, Ticker
 
 __all__ = [
+    "BABI",
     "CIFAR10",
     "IMDB",
     "MNIST",
     "PTB",
+    "QA",
     "SICK",
     "ArrayIterator",
     "Coco",

@@ -94,7 +94,7 @@ def test_missing_names_are_told_apart() -> None:
 
 
 def test_check_lists_every_unsupported_import(tmp_path: Path, capsys) -> None:
-    (tmp_path / "helpers.py").write_text("from neon.data import BABI\n")
+    (tmp_path / "helpers.py").write_text("from neon.data import DUMMY\n")
     script = tmp_path / "script.py"
     script.write_text(
         "import numpy as np\n"
@@ -112,7 +112,7 @@ def test_check_lists_every_unsupported_import(tmp_path: Path, capsys) -> None:
         "neon.layers.SkipThought",
         "neon.data.convert_manifest",
         "neon.callbacks.HistCallback",
-        "neon.data.BABI",
+        "neon.data.DUMMY",
     ]
     assert out[0].startswith(f"{script}:2: ") and out[-1].endswith("see docs/compat.md")
     assert not compat.is_installed()
@@ -127,8 +127,8 @@ def test_check_passes_a_supported_script(tmp_path: Path, capsys) -> None:
 
 def test_run_reports_all_unsupported_names_at_the_first(tmp_path: Path, capsys) -> None:
     script = tmp_path / "qa.py"
-    script.write_text("from neon.layers import SkipThought\nfrom neon.data import BABI\n")
+    script.write_text("from neon.layers import SkipThought\nfrom neon.data import DUMMY\n")
     assert main(["run", str(script)]) == 1
     err = capsys.readouterr().err
     assert "imports 2 neon names neon_torch does not provide" in err
-    assert "neon.layers.SkipThought" in err and "neon.data.BABI" in err
+    assert "neon.layers.SkipThought" in err and "neon.data.DUMMY" in err

@@ -111,7 +111,6 @@ UNSUPPORTED: dict[str, str] = {
     "neon.backends.autodiff": "neon's op-tree autodiff; PyTorch's autograd does this job",
     "neon.layers.BatchNormAutodiff": "a demonstration layer; use BatchNorm",
     "neon.layers.RoiPooling": _DET,
-    "neon.layers.SkipThought": _SEQ,
     "neon.transforms.PixelwiseSoftmax": "not provided yet; use Softmax on (N, C) outputs",
     "neon.transforms.ObjectDetection": _DET,
     "neon.transforms.MultiMetric": "not provided yet",

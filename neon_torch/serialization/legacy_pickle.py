@@ -11,11 +11,12 @@ an object other than:
   byte string whose length is exactly the shape times the item size.
 
 The few globals a numpy pickle names (``_reconstruct``, ``ndarray``, ``dtype``, ``scalar``,
-``_frombuffer``, ``_codecs.encode``, ``OrderedDict``, ``set``, ``frozenset``) are recognised
-by name and interpreted here, with their arguments checked; none of them is ever looked up or
-called. The recurrent layer classes ``GRU`` and ``LSTM`` (which neon's ``SkipThought``
-pickles as its ``rec_layer``) are read as their type-string names. Any other global is refused. ``BUILD`` is accepted only where numpy's own pickles
-use it: to give an array its shape, dtype and bytes, and a dtype its byte order.
+``_frombuffer``, ``_codecs.encode``, ``OrderedDict``, ``set``, ``frozenset``) are recognised by
+name and interpreted here, with their arguments checked; none of them is ever looked up or called.
+The recurrent layer classes ``GRU`` and ``LSTM`` (which neon's ``SkipThought`` pickles as its
+``rec_layer``) are read as their type-string names. Any other global is refused. ``BUILD`` is
+accepted only where numpy's own pickles use it: to give an array its shape, dtype and bytes, and a
+dtype its byte order.
 
 Hostile structure is refused too: a container reached twice (sharing or a cycle), nesting
 deeper than :data:`MAX_DEPTH`, dict keys and set items other than scalars or flat tuples of

@@ -39,7 +39,9 @@ class _Triples(NervanaDataIterator):
         self.batches = []
         k = 0
         while f"batch/{k}/x" in ref:
-            self.batches.append({n: ref[f"batch/{k}/{n}"] for n in ("x", "x_p", "x_n", "y_p", "y_n", "m_p", "m_n")})
+            self.batches.append(
+                {n: ref[f"batch/{k}/{n}"] for n in ("x", "x_p", "x_n", "y_p", "y_n", "m_p", "m_n")}
+            )
             k += 1
         self.nbatches = len(self.batches)
         self.ndata = self.nbatches * self.be.bsz
@@ -61,9 +63,12 @@ class _Triples(NervanaDataIterator):
                 self.y[n][:] = self.be.onehot(self.flat[n], axis=0)
             for n in ("m_p", "m_n"):
                 self.m[n].set(np.repeat(b[n].reshape(1, -1), VOCAB, axis=0))
-            yield (self.dev["x"], self.dev["x_p"], self.dev["x_n"]), (
-                (self.y["y_p"], self.m["m_p"]),
-                (self.y["y_n"], self.m["m_n"]),
+            yield (
+                (self.dev["x"], self.dev["x_p"], self.dev["x_n"]),
+                (
+                    (self.y["y_p"], self.m["m_p"]),
+                    (self.y["y_n"], self.m["m_n"]),
+                ),
             )
 
 

@@ -54,7 +54,7 @@ def make_batches(seed=3, nbatches=3):
             for side in ("p", "n"):
                 sent = words(int(rng.randint(2, MAX_LEN + 1)))
                 n = len(sent)
-                b["x_" + side][:n, i] = [EOS] + (sent[:-1] + INDEX_FROM).tolist()
+                b["x_" + side][:n, i] = [EOS, *(sent[:-1] + INDEX_FROM).tolist()]
                 b["y_" + side][:n, i] = sent + INDEX_FROM
                 b["m_" + side][:n, i] = 1
         batches.append(b)
@@ -87,9 +87,12 @@ class Triples(NervanaDataIterator):
                 self.y[n][:] = self.be.onehot(self.flat[n], axis=0)
             for n in ("m_p", "m_n"):
                 self.m[n].set(np.repeat(b[n].reshape(1, -1), VOCAB, axis=0))
-            yield (self.dev["x"], self.dev["x_p"], self.dev["x_n"]), (
-                (self.y["y_p"], self.m["m_p"]),
-                (self.y["y_n"], self.m["m_n"]),
+            yield (
+                (self.dev["x"], self.dev["x_p"], self.dev["x_n"]),
+                (
+                    (self.y["y_p"], self.m["m_p"]),
+                    (self.y["y_n"], self.m["m_n"]),
+                ),
             )
 
 
@@ -123,8 +126,15 @@ def main(folder):
     train = Triples(batches)
     init = Uniform(low=-0.1, high=0.1)
     skip = SkipThought(
-        VOCAB, EMBED, init, HIDDEN, rec_layer=GRU, init_rec=Orthonormal(), activ_rec=Tanh(),
-        activ_rec_gate=Logistic(), init_ff=Uniform(low=-0.1, high=0.1),
+        VOCAB,
+        EMBED,
+        init,
+        HIDDEN,
+        rec_layer=GRU,
+        init_rec=Orthonormal(),
+        activ_rec=Tanh(),
+        activ_rec_gate=Logistic(),
+        init_ff=Uniform(low=-0.1, high=0.1),
         init_const=Constant(0.0),
     )
     model = Model(skip)

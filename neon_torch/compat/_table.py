@@ -246,6 +246,11 @@ NOTES: dict[str, str] = {
         "neon's non-inverted rule; on CUDA the masks come from a torch generator"
     ),
     "neon.layers.BranchNode": "a singleton per name, as in neon",
+    "neon.layers.SkipThought": (
+        "differs: descriptions store `rec_layer` as its type string (neon pickles the class; "
+        "neon's files load); `to_torch()` raises: convert `layer_dict['lookupTable']` and "
+        "`layer_dict['encoder']` instead"
+    ),
     "neon.optimizers.Adam": "also `as_torch_optimizer`",
     "neon.callbacks.Callbacks": (
         "differs: `callback_data` is an in-memory dict with neon's HDF5 keys, written to "

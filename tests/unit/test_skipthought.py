@@ -1,5 +1,6 @@
 """SkipThought: construction, tied gradients, descriptions and neon's pickled class names;
-the helpers it needed (nested neon targets, be.onehot sized by its destination)."""
+the helpers its example scripts needed (nested neon targets, be.onehot sized by its
+destination, save_obj of h5py records)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,21 @@ import pytest
 import torch
 
 from neon_torch.backends import gen_backend
-from neon_torch.errors import LayerConfigError, UnsafePickleError, UnsupportedNeonFeature
+from neon_torch.errors import (
+    LayerConfigError,
+    PrmFormatError,
+    UnsafePickleError,
+    UnsupportedNeonFeature,
+)
 from neon_torch.initializers import Constant, Orthonormal, Uniform
 from neon_torch.layers import GRU, LSTM, Affine, LookupTable, SkipThought
 from neon_torch.models import Model
 from neon_torch.models._data import from_neon_target
+from neon_torch.serialization import _codec
 from neon_torch.serialization.build import build_object
 from neon_torch.serialization.legacy_pickle import load_pickle
 from neon_torch.transforms import Logistic, Tanh
+from neon_torch.util.persist import load_obj, save_obj
 
 VOCAB, EMBED, HIDDEN, T, N = 7, 4, 5, 3, 2
 
@@ -174,3 +182,34 @@ def test_nested_neon_targets_convert_item_by_item():
     assert isinstance(out, tuple) and isinstance(out[0], tuple)
     assert tuple(out[1][0].shape) == (2, 2, 3)
     torch.testing.assert_close(out[0][0], from_neon_target(t, 2))
+
+
+def test_save_obj_keeps_records_of_numbers_and_strings(tmp_path):
+    # inference.py caches h5py's compound sentence texts with save_obj
+    texts = np.zeros((3, 1), dtype=[("text", "O"), ("num_words", "<u2")])
+    texts["text"] = np.array([[b"ab"], [b"c\xff"], ["d"]], dtype=object)
+    texts["num_words"] = [[1], [2], [3]]
+    save_obj((np.ones((3, 2), np.float32), texts, b"raw"), tmp_path / "v.prm")
+    vectors, back, raw = load_obj(tmp_path / "v.prm")
+    assert back.dtype == texts.dtype and back.shape == (3, 1)
+    assert back["text"].ravel().tolist() == [b"ab", b"c\xff", "d"]
+    np.testing.assert_array_equal(back["num_words"], texts["num_words"])
+    assert raw == b"raw" and vectors.shape == (3, 2)
+    objects = np.zeros(1, dtype=[("obj", "O")])
+    objects["obj"][0] = object()
+    with pytest.raises(PrmFormatError, match="obj"):
+        save_obj(objects, tmp_path / "bad.prm")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"dtype": [["a", "O"]], "shape": [2], "fields": {"a": ["x"]}},
+        {"dtype": [["a", "V8"]], "shape": [1], "fields": {"a": ["x"]}},
+        {"dtype": [["a", "O"]], "shape": [1], "fields": {"a": [["x"]]}},
+        {"dtype": [["a", "<f4"]], "shape": [1], "fields": {}},
+    ],
+)
+def test_malformed_records_are_refused(spec):
+    with pytest.raises(PrmFormatError, match=r"records|record field"):
+        _codec.decode({"__records__": spec}, lambda key: None)

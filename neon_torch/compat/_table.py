@@ -311,7 +311,8 @@ NOTES: dict[str, str] = {
         "`neon_model.prm`; `--profile*` accepted without effect"
     ),
     "neon.util.persist.save_obj": (
-        "differs: writes a neon_torch `.prm` (safetensors), never a pickle"
+        "differs: writes a neon_torch `.prm` (safetensors), never a pickle; object arrays "
+        "only as structured arrays of numbers and strings"
     ),
     "neon.util.persist.load_obj": (
         "differs: reads neon pickles through a restricted unpickler (arrays and plain "

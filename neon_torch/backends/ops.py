@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import ShapeMismatchError
-from .tensor import Tensor, as_torch, torch_dtype
+from .tensor import Tensor, as_torch, one_hot, torch_dtype
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -198,21 +198,19 @@ class TensorOps:
     def onehot(self, indices: Any, axis: int, out: Tensor | None = None) -> Tensor:
         """One-hot rows (``axis=0``: ``out[indices[j], j] = 1``) or columns (``axis=1``:
         ``out[j, indices[j]] = 1``). Without ``out`` the length along ``axis`` is
-        ``max(indices) + 1``."""
+        ``max(indices) + 1``, except when the result is assigned (``buf[:] = be.onehot(...)``):
+        then, as with neon's op-tree, the destination's length is used."""
         if axis not in (0, 1):
             raise ShapeMismatchError(f"onehot axis must be 0 or 1, got {axis!r}.")
         idx = _tensor_of(indices).reshape(-1).long().to(self.device)
+        spec = None
         if out is None:
             width = int(idx.max()) + 1 if idx.numel() else 0
             shape = (width, idx.numel()) if axis == 0 else (idx.numel(), width)
             out = self.zeros(shape)
-        hot = torch.zeros(out.shape, dtype=out.torch.dtype, device=out.torch.device)
-        cols = torch.arange(idx.numel(), device=idx.device)
-        if axis == 0:
-            hot[idx, cols] = 1
-        else:
-            hot[cols, idx] = 1
-        out[:] = hot
+            spec = (idx, axis)
+        out[:] = one_hot(tuple(out.shape), idx, axis, out.torch.dtype)
+        out.onehot_of = spec
         return out
 
     # -- element-wise --------------------------------------------------------------------

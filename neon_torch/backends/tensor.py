@@ -155,6 +155,8 @@ class Tensor:
         self._tensor = data
         self.name = name
         self.persist_values = persist_values
+        #: ``(indices, axis)`` when made by ``be.onehot`` without ``out`` (resized on assignment)
+        self.onehot_of: tuple[torch.Tensor, int] | None = None
 
     # -- the torch side ------------------------------------------------------------------
     @property
@@ -243,9 +245,13 @@ class Tensor:
         return Tensor(view)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        src = as_torch(value, self._tensor)
         whole = isinstance(key, slice) and key == slice(None)
         target = self._tensor if whole else self._tensor[_neon_key(key)]
+        spec = getattr(value, "onehot_of", None)
+        if spec is not None and tuple(value.shape) != tuple(target.shape):
+            # neon's be.onehot(...) without ``out`` is sized by the array it is assigned to
+            value = one_hot(target.shape, *spec, dtype=target.dtype)
+        src = as_torch(value, self._tensor)
         if isinstance(src, torch.Tensor) and src.shape != target.shape:
             if src.numel() == target.numel():  # same elements, another shape: neon reshapes
                 src = src.reshape(target.shape)
@@ -371,6 +377,20 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         values = self.get()
         return values if dtype is None else values.astype(dtype)
+
+
+def one_hot(
+    shape: tuple[int, ...], idx: torch.Tensor, axis: int, dtype: torch.dtype
+) -> torch.Tensor:
+    """A 2-D ``shape`` array of zeros with a one at ``[idx[j], j]`` (``axis=0``) or
+    ``[j, idx[j]]`` (``axis=1``) for every ``j``."""
+    hot = torch.zeros(shape, dtype=dtype, device=idx.device)
+    cols = torch.arange(idx.numel(), device=idx.device)
+    if axis == 0:
+        hot[idx, cols] = 1
+    else:
+        hot[cols, idx] = 1
+    return hot
 
 
 def _write(target: torch.Tensor, value: Any) -> None:

@@ -113,7 +113,6 @@ UNSUPPORTED: dict[str, str] = {
     "neon.backends.autodiff": "neon's op-tree autodiff; PyTorch's autograd does this job",
     "neon.layers.BatchNormAutodiff": "a demonstration layer; use BatchNorm",
     "neon.layers.RoiPooling": _DET,
-    "neon.layers.SkipThought": _SEQ,
     "neon.transforms.PixelwiseSoftmax": "not provided yet; use Softmax on (N, C) outputs",
     "neon.transforms.ObjectDetection": _DET,
     "neon.transforms.MultiMetric": "not provided yet",
@@ -240,6 +239,11 @@ NOTES: dict[str, str] = {
         "neon's non-inverted rule; on CUDA the masks come from a torch generator"
     ),
     "neon.layers.BranchNode": "a singleton per name, as in neon",
+    "neon.layers.SkipThought": (
+        "differs: descriptions store `rec_layer` as its type string (neon pickles the class; "
+        "neon's files load); `to_torch()` raises: convert `layer_dict['lookupTable']` and "
+        "`layer_dict['encoder']` instead"
+    ),
     "neon.optimizers.Adam": "also `as_torch_optimizer`",
     "neon.callbacks.Callbacks": (
         "differs: `callback_data` is an in-memory dict with neon's HDF5 keys, written to "
@@ -308,7 +312,8 @@ NOTES: dict[str, str] = {
         "`neon_model.prm`; `--profile*` accepted without effect"
     ),
     "neon.util.persist.save_obj": (
-        "differs: writes a neon_torch `.prm` (safetensors), never a pickle"
+        "differs: writes a neon_torch `.prm` (safetensors), never a pickle; object arrays "
+        "only as structured arrays of numbers and strings"
     ),
     "neon.util.persist.load_obj": (
         "differs: reads neon pickles through a restricted unpickler (arrays and plain "

@@ -26,6 +26,7 @@ from .recurrent.output import RecurrentLast, RecurrentMean, RecurrentOutput, Rec
 from .recurrent.rnn import Recurrent
 from .reshape import Reshape
 from .seq2seq import Decoder, Encoder, Seq2Seq
+from .skipthought import SkipThought
 from .tree import SingleOutputTree, Tree
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "ShiftBatchNorm",
     "SingleOutputTree",
     "SkipNode",
+    "SkipThought",
     "TokenIdError",
     "Tree",
 ]

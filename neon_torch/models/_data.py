@@ -55,7 +55,10 @@ def from_neon_input(x: Any, shape: Any, source: Any) -> Any:
 
 def from_neon_target(t: Any, batch: int) -> Any:
     """A neon target buffer ``(K, batch)`` -> ``(batch, K)``; ``(K, T·batch)`` -> ``(batch, T,
-    K)`` (a sequence of T steps). Anything else is returned as it is."""
+    K)`` (a sequence of T steps); lists and tuples of them (a Multicost's targets, a
+    ``(t, mask)`` pair) convert item by item. Anything else is returned as it is."""
+    if isinstance(t, (list, tuple)):
+        return type(t)(from_neon_target(v, batch) for v in t)
     if not isinstance(t, NeonTensor):
         return t
     feats, cols = t.shape

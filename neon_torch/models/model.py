@@ -78,6 +78,8 @@ class Model(NervanaObject):
         self.layers: LayerContainer = (
             layers if isinstance(layers, LayerContainer) else Sequential(layers)
         )
+        if hasattr(self.layers, "layer_dict"):  # neon's SkipThought names its parts here
+            self.layer_dict = self.layers.layer_dict
         self.weights_only = weights_only
         self.optimizer = optimizer
         self.cost: Any = None

@@ -8,7 +8,12 @@ cannot hold are tagged with one-key objects:
 * ``{"__tuple__": [...]}`` for tuples (neon keeps ``fshape=(3, 3, 8)`` a tuple);
 * ``{"__float__": "nan" | "inf" | "-inf"}`` for non-finite floats;
 * ``{"__dict__": [[key, value], ...]}`` for dicts whose keys are not all strings, or that
-  would be mistaken for a tag.
+  would be mistaken for a tag;
+* ``{"__bytes__": "<latin-1 text>"}`` for byte strings;
+* ``{"__records__": {"dtype": [[name, format], ...], "shape": [...], "fields": {...}}}`` for
+  a structured array (an HDF5 compound dataset read with h5py, such as the skip-thought
+  example's sentence texts): each numeric field is stored as an array, each object field
+  (format ``"O"``) as a flat list of its strings, byte strings, numbers or None.
 
 numpy scalars become plain Python numbers. Keys are the path of the array in the tree, with
 ``config`` levels left out (``model.layers.0.params.W``, ``model.layers.1.states.0.0``,
@@ -30,7 +35,8 @@ from .legacy_pickle import MAX_DEPTH
 
 __all__ = ["decode", "dumps", "encode"]
 
-_TAGS = ("__tensor__", "__tuple__", "__float__", "__dict__")
+_TAGS = ("__tensor__", "__tuple__", "__float__", "__dict__", "__bytes__", "__records__")
+_PLAIN_ITEMS = (str, bytes, int, float, np.generic, type(None))
 
 
 def _float(value: float) -> Any:
@@ -51,10 +57,12 @@ def encode(tree: Any) -> tuple[Any, dict[str, np.ndarray]]:
         if isinstance(value, torch.Tensor):
             value = value.detach().cpu().numpy()
         if isinstance(value, np.ndarray):
+            if value.dtype.names is not None:
+                return {"__records__": records(value, path)}
             if value.dtype.hasobject:
                 raise PrmFormatError(
                     f"{'.'.join(path)}: cannot store an object array (dtype {value.dtype}); "
-                    "only numeric arrays can be saved."
+                    "only numeric arrays (and records of numbers and strings) can be saved."
                 )
             key = key_for(path)
             tensors[key] = value
@@ -63,6 +71,8 @@ def encode(tree: Any) -> tuple[Any, dict[str, np.ndarray]]:
             value = value.item()
         if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
             return value
+        if isinstance(value, bytes):
+            return {"__bytes__": value.decode("latin-1")}
         if isinstance(value, float):
             return _float(value)
         if isinstance(value, tuple):
@@ -85,6 +95,25 @@ def encode(tree: Any) -> tuple[Any, dict[str, np.ndarray]]:
             f"{type(value).__name__} ({value!r:.80}); descriptions hold dicts, lists, tuples, "
             "strings, numbers, None and numeric arrays."
         )
+
+    def records(value: np.ndarray, path: list[str]) -> dict[str, Any]:
+        formats, fields = [], {}
+        for name in value.dtype.names:  # type: ignore[union-attr]
+            column = value[name]
+            at = [*path, name]
+            if column.dtype.hasobject:
+                items = column.ravel().tolist()
+                if column.dtype != object or not all(isinstance(v, _PLAIN_ITEMS) for v in items):
+                    raise PrmFormatError(
+                        f"{'.'.join(at)}: a record field of dtype {column.dtype} holding "
+                        "other objects than strings, bytes and numbers cannot be saved."
+                    )
+                formats.append([name, "O"])
+                fields[name] = [walk(v, at) for v in items]
+            else:
+                formats.append([name, column.dtype.str])
+                fields[name] = walk(np.ascontiguousarray(column), at)
+        return {"dtype": formats, "shape": list(value.shape), "fields": fields}
 
     return walk(tree, []), tensors
 
@@ -130,6 +159,12 @@ def decode(json_tree: Any, tensor: Callable[[str], Any], source: str = "descript
                 ):
                     raise bad("a __dict__ tag without a list of [key, value] pairs")
                 return {_key(walk(k, depth + 1), bad): walk(v, depth + 1) for k, v in inner}
+            if tag == "__bytes__":
+                if not isinstance(inner, str):
+                    raise bad("a __bytes__ tag without a string")
+                return inner.encode("latin-1")
+            if tag == "__records__":
+                return _records(inner, lambda v: walk(v, depth + 2), bad)
         return {k: walk(v, depth + 1) for k, v in value.items()}
 
     return walk(json_tree, 0)
@@ -144,3 +179,51 @@ def _key(key: Any, bad: Callable[[str], PrmFormatError]) -> Any:
     elif isinstance(key, (str, int, float)) or key is None:
         return key
     raise bad(f"a dict key of type {type(key).__name__}; keys are scalars or flat tuples")
+
+
+def _records(
+    spec: Any, walk: Callable[[Any], Any], bad: Callable[[str], PrmFormatError]
+) -> np.ndarray:
+    """The structured array of a ``__records__`` tag (see the module docstring)."""
+    if not isinstance(spec, dict) or set(spec) != {"dtype", "shape", "fields"}:
+        raise bad("a __records__ tag without exactly dtype, shape and fields")
+    formats, shape, fields = spec["dtype"], spec["shape"], spec["fields"]
+    if not (
+        isinstance(shape, list)
+        and len(shape) <= 8
+        and all(isinstance(d, int) and 0 <= d < 2**31 for d in shape)
+        and isinstance(formats, list)
+        and all(
+            isinstance(f, list) and len(f) == 2 and all(isinstance(x, str) for x in f)
+            for f in formats
+        )
+        and isinstance(fields, dict)
+        and set(fields) == {f[0] for f in formats}
+    ):
+        raise bad("a malformed __records__ tag")
+    dtypes = []
+    for name, code in formats:
+        try:
+            dtype = np.dtype(code)
+        except TypeError:
+            raise bad(f"record field {name[:40]!r} of unknown format {code[:20]!r}") from None
+        if dtype.kind not in "biufcO" or dtype.names is not None:
+            raise bad(f"record field {name[:40]!r} of format {code[:20]!r}; numbers or O only")
+        dtypes.append((name, dtype))
+    out = np.zeros(tuple(shape), dtype=np.dtype(dtypes))
+    for name, dtype in dtypes:
+        value = walk(fields[name])
+        if dtype.kind == "O":
+            if not isinstance(value, list) or len(value) != out.size:
+                raise bad(f"record field {name[:40]!r} does not hold {out.size} items")
+            if not all(isinstance(v, _PLAIN_ITEMS) for v in value):
+                raise bad(f"record field {name[:40]!r} holds other than strings and numbers")
+            column = np.empty(out.size, dtype=object)
+            column[:] = value
+            out[name] = column.reshape(out.shape)
+        else:
+            array = np.asarray(value)
+            if array.shape != out.shape:
+                raise bad(f"record field {name[:40]!r} has shape {array.shape}, not {out.shape}")
+            out[name] = array
+    return out

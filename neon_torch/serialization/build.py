@@ -6,10 +6,11 @@ checked completely, without building anything, against what may appear where:
 
 * the root is a layer container; a container's ``layers`` hold layer descriptions (or lists of
   them); nothing else is ever built;
-* a layer's ``init``, ``init_inner`` and ``bias`` hold an initializer (or plain data, e.g. an
-  array for :class:`~neon_torch.initializers.Array`-style values); ``activation``,
-  ``gate_activation`` and ``transform`` hold a transform (never a cost). A callback, data set,
-  iterator, model, optimizer or any other class is refused wherever it appears;
+* a layer's ``init``, ``init_inner`` and ``bias`` (and SkipThought's ``init_*``) hold an
+  initializer (or plain data, e.g. an array for :class:`~neon_torch.initializers.Array`-style
+  values); ``activation``, ``gate_activation``, ``transform`` and SkipThought's ``activ_rec``
+  and ``activ_rec_gate`` hold a transform (never a cost). A callback, data set, iterator,
+  model, optimizer or any other class is refused wherever it appears;
 * every other config value is plain data (numbers, strings, None, arrays and lists, tuples and
   dicts of them) and must match the type its constructor parameter declares (``int``,
   ``float``, ``bool``, ``str``, optional and sequence forms); ints are bounded by
@@ -51,6 +52,13 @@ _OBJECT_KEYS = {
     "activation": "transform",
     "gate_activation": "transform",
     "transform": "transform",
+    # SkipThought's arguments
+    "init_embed": "initializer",
+    "init_rec": "initializer",
+    "init_ff": "initializer",
+    "init_const": "initializer",
+    "activ_rec": "transform",
+    "activ_rec_gate": "transform",
 }
 
 

@@ -11,10 +11,12 @@ an object other than:
   byte string whose length is exactly the shape times the item size.
 
 The few globals a numpy pickle names (``_reconstruct``, ``ndarray``, ``dtype``, ``scalar``,
-``_frombuffer``, ``_codecs.encode``, ``OrderedDict``, ``set``, ``frozenset``) are recognised
-by name and interpreted here, with their arguments checked; none of them is ever looked up or
-called, and any other global is refused. ``BUILD`` is accepted only where numpy's own pickles
-use it: to give an array its shape, dtype and bytes, and a dtype its byte order.
+``_frombuffer``, ``_codecs.encode``, ``OrderedDict``, ``set``, ``frozenset``) are recognised by
+name and interpreted here, with their arguments checked; none of them is ever looked up or called.
+The recurrent layer classes ``GRU`` and ``LSTM`` (which neon's ``SkipThought`` pickles as its
+``rec_layer``) are read as their type-string names. Any other global is refused. ``BUILD`` is
+accepted only where numpy's own pickles use it: to give an array its shape, dtype and bytes, and a
+dtype its byte order.
 
 Hostile structure is refused too: a container reached twice (sharing or a cycle), nesting
 deeper than :data:`MAX_DEPTH`, dict keys and set items other than scalars or flat tuples of
@@ -103,6 +105,14 @@ _GLOBALS: dict[tuple[str, str], _Global] = {
     ("builtins", "frozenset"): _FROZENSET,
     ("__builtin__", "frozenset"): _FROZENSET,
 }
+
+#: neon layer classes a description may hold as values (``SkipThought``'s ``rec_layer``); they
+#: are read as their neon type string, never looked up or called
+_LAYER_CLASSES = frozenset(
+    (module, name)
+    for module in ("neon.layers.recurrent", "neon.layers")
+    for name in ("GRU", "LSTM")
+)
 
 
 class _Dtype:
@@ -569,6 +579,9 @@ class _Machine:
 
     # -- globals and objects ----------------------------------------------------------------
     def _global(self, module: str, name: str) -> None:
+        if (module, name) in _LAYER_CLASSES:  # SkipThought's rec_layer: only its name is kept
+            self.push(f"{module}.{name}")
+            return
         known = _GLOBALS.get((module, name))
         if known is None:
             raise _Refused(

@@ -196,13 +196,14 @@ def restore_optimizer_state(model: Any, optimizer: Any) -> None:
 # -- internals ------------------------------------------------------------------------------
 def _input_shape(value: Any, source: str, model: Any) -> Any:
     """``train_input_shape`` as neon stores it, checked: a positive int or a short tuple of
-    them, or, when the model reads several streams (a ``MergeMultistream`` first), one such
-    shape per stream."""
+    them, or, when the model reads several streams (a ``MergeMultistream`` first, or a
+    ``SkipThought``), one such shape per stream."""
     from ..layers.merge import MergeMultistream
+    from ..layers.skipthought import SkipThought
 
     first = next(iter(getattr(model.layers, "layers", [])), None)
     if (
-        isinstance(first, MergeMultistream)
+        (isinstance(first, MergeMultistream) or isinstance(model.layers, SkipThought))
         and isinstance(value, (list, tuple))
         and 0 < len(value) <= 64
     ):

@@ -4,8 +4,9 @@
   neon (plain or gzipped, recognised by its bytes) through the restricted unpickler of
   :mod:`neon_torch.serialization.legacy_pickle`: only numpy arrays and plain containers load,
   nothing is executed. It returns the stored tree as written (no normalisation).
-* ``save_obj(obj, save_path)`` writes a tree of dicts, lists, tuples, strings, numbers, None
-  and numeric arrays as a neon_torch ``.prm`` (neon pickled it; a pickle is what this module
+* ``save_obj(obj, save_path)`` writes a tree of dicts, lists, tuples, strings, byte strings,
+  numbers, None, numeric arrays and structured arrays whose fields hold numbers or strings
+  (h5py compound datasets) as a neon_torch ``.prm`` (neon pickled it; a pickle is what this module
   refuses to trust, so it never writes one). As in neon, ``~`` and ``$VARS`` are expanded,
   parent directories created, and an empty path does nothing. The write is atomic.
 """

@@ -98,7 +98,7 @@ def test_check_lists_every_unsupported_import(tmp_path: Path, capsys) -> None:
     script = tmp_path / "script.py"
     script.write_text(
         "import numpy as np\n"
-        "from neon.layers import Affine, RoiPooling, SkipThought\n"
+        "from neon.layers import Affine, RoiPooling, BatchNormAutodiff\n"
         "from helpers import something\n"
         "import neon.data.convert_manifest\n"
         "def f():\n"
@@ -109,7 +109,7 @@ def test_check_lists_every_unsupported_import(tmp_path: Path, capsys) -> None:
     listed = [line.split(": ")[1] for line in out[:-1]]
     assert listed == [
         "neon.layers.RoiPooling",
-        "neon.layers.SkipThought",
+        "neon.layers.BatchNormAutodiff",
         "neon.data.convert_manifest",
         "neon.callbacks.HistCallback",
         "neon.data.DUMMY",
@@ -127,8 +127,8 @@ def test_check_passes_a_supported_script(tmp_path: Path, capsys) -> None:
 
 def test_run_reports_all_unsupported_names_at_the_first(tmp_path: Path, capsys) -> None:
     script = tmp_path / "qa.py"
-    script.write_text("from neon.layers import SkipThought\nfrom neon.data import DUMMY\n")
+    script.write_text("from neon.layers import BatchNormAutodiff\nfrom neon.data import DUMMY\n")
     assert main(["run", str(script)]) == 1
     err = capsys.readouterr().err
     assert "imports 2 neon names neon_torch does not provide" in err
-    assert "neon.layers.SkipThought" in err and "neon.data.DUMMY" in err
+    assert "neon.layers.BatchNormAutodiff" in err and "neon.data.DUMMY" in err

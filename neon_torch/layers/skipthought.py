@@ -10,12 +10,12 @@ from torch.func import functional_call
 
 from ..errors import LayerConfigError, UnsupportedNeonFeature
 from ..registry import lookup, neon_type, type_string
-from ._recurrent import RecurrentBase
+from .compound import Affine
 from .container import Sequential
-from .gru import GRU
-from .linear import Affine
 from .lookup_table import LookupTable
-from .lstm import LSTM
+from .recurrent._base import RecurrentBase
+from .recurrent.gru import GRU
+from .recurrent.lstm import LSTM
 
 __all__ = ["SkipThought"]
 

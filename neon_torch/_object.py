@@ -97,7 +97,8 @@ class NervanaObject(Describable):
     ``NervanaObject.be`` is the backend made by the last :func:`~neon_torch.backends.gen_backend`.
     """
 
-    be: ClassVar[Backend | None] = None
+    # None until gen_backend runs; neon code reads ``self.be`` as always set, so it is typed so
+    be: Backend = None  # type: ignore[assignment]  # unset until gen_backend
     _name_counter: ClassVar[int] = 0
 
     def __init__(self, name: str | None = None) -> None:

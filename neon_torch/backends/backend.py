@@ -91,7 +91,7 @@ class Backend(TensorOps):
 
     def rng_get_state(self) -> tuple[Any, ...]:
         """The numpy RandomState state tuple (what neon stores as ``rng_state``)."""
-        return self.rng.get_state()
+        return self.rng.get_state(legacy=True)
 
     def rng_set_state(self, state: tuple[Any, ...]) -> None:
         """Restore a state returned by :meth:`rng_get_state`."""
@@ -253,7 +253,7 @@ def _compile_options(value: bool | str | dict[str, Any]) -> dict[str, Any] | Non
 
 def cleanup_backend() -> None:
     """Drop the global backend (neon's ``cleanup_backend``)."""
-    NervanaObject.be = None
+    NervanaObject.be = None  # type: ignore[assignment]  # no backend until the next gen_backend
 
 
 def current_backend() -> Backend:

@@ -515,5 +515,5 @@ class TokenEmbedding(nn.Embedding):
     """``nn.Embedding`` that takes ``(N, L)`` (or ``(N, 1, L)``) token ids of any numeric
     dtype (floats are truncated, as neon does) and returns ``(N, L, embedding_dim)``."""
 
-    def forward(self, ids: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(self, ids: Tensor) -> Tensor:
         return super().forward(ids.reshape(ids.shape[0], -1).long())

@@ -225,7 +225,7 @@ class ArrayIterator(NervanaDataIterator):
             return torch.as_tensor(self._neon_y.reshape(-1, 1).astype(np.int32), device=be.device)
         return torch.as_tensor(self._neon_y, dtype=be.torch_dtype, device=be.device)
 
-    @property
+    @property  # type: ignore[misc]  # computed here, never assigned
     def nbatches(self) -> int:
         """``ceil((ndata - start) / bsz)``: minibatches left in the current epoch."""
         bsz = self._bsz()

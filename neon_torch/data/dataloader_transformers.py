@@ -62,7 +62,7 @@ class DataLoaderTransformer(NervanaDataIterator):
             raise AttributeError(key)
         return getattr(self.dataloader, key)
 
-    @property
+    @property  # type: ignore[misc]  # computed here, never assigned
     def nbatches(self) -> int:
         """The wrapped loader's minibatches per epoch."""
         return self.dataloader.nbatches
@@ -121,7 +121,7 @@ class DataLoaderAdapter(DataLoaderTransformer):
         bsz = current_backend().bsz
         return bsz if bsz > 0 else int(self.dataloader.batch_size)
 
-    @property
+    @property  # type: ignore[misc]  # computed here, never assigned
     def nbatches(self) -> int:
         """``ceil(ndata / be.bsz)``."""
         return -(-int(self.dataloader.ndata) // self._bsz())

@@ -139,7 +139,7 @@ class Text(NervanaDataIterator):
             raise ValueError("be.bsz is 0; pass batch_size to gen_backend (or set be.bsz).")
         return bsz
 
-    @property
+    @property  # type: ignore[misc]  # computed here, never assigned
     def nbatches(self) -> int:
         """Minibatches per pass (neon: a plain attribute)."""
         return self._nbatches

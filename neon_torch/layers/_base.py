@@ -6,7 +6,7 @@ import contextlib
 import math
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -118,6 +118,12 @@ class Layer(NervanaObject, nn.Module):
     #: True for subclasses written against neon's API: they define ``fprop`` (and ``bprop``)
     #: on backend Tensors instead of a torch ``forward`` (see :mod:`._neon_style`)
     _neon_style: ClassVar[bool] = False
+
+    if TYPE_CHECKING:
+        # Registered buffers, sub-modules and the attributes neon-style layers set are read
+        # through nn.Module.__getattr__, which torch types as ``Tensor | Module``; they are
+        # whatever the layer stored, so the checker takes them as Any.
+        def __getattr__(self, name: str) -> Any: ...
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -121,7 +121,7 @@ class RecurrentBase(ParameterLayer):
         self._reads_data = False
         self._source: Any = None
 
-    @property
+    @property  # type: ignore[misc]  # computed here, never assigned
     def nout(self) -> int:  # neon's attribute: hidden units per direction
         return self.output_size
 
@@ -136,7 +136,7 @@ class RecurrentBase(ParameterLayer):
         self.out_shape = (self.directions * self.output_size, self.nsteps)
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         nin, nout, d = self._nin_per_direction, self.output_size, self.directions
@@ -177,7 +177,7 @@ class RecurrentBase(ParameterLayer):
         return self._packed_view(self.W, 2)
 
     @property
-    def dW(self) -> NeonTensor | None:
+    def dW(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's packed gradient ``dW`` (``W.grad``) as a backend Tensor, or None."""
         grad = None if self.W is None else self.W.grad
         return None if grad is None else NeonTensor(grad)

@@ -65,16 +65,16 @@ class BatchNorm(ParameterLayer):
         self.nfm = shape if isinstance(shape, int) else shape[0]  # type: ignore[index]
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         claim_parameters(self, (4, self.nfm))  # beta, gamma, gmean, gvar
         be = current_backend()
-        kw = {"dtype": be.torch_dtype, "device": be.device}
-        self.bias = nn.Parameter(torch.zeros(self.nfm, **kw))  # type: ignore[arg-type]
-        self.weight = nn.Parameter(torch.ones(self.nfm, **kw))  # type: ignore[arg-type]
-        self.register_buffer("running_mean", torch.zeros(self.nfm, **kw))  # type: ignore[arg-type]
-        self.register_buffer("running_var", torch.zeros(self.nfm, **kw))  # type: ignore[arg-type]
+        kw: dict[str, Any] = {"dtype": be.torch_dtype, "device": be.device}
+        self.bias = nn.Parameter(torch.zeros(self.nfm, **kw))
+        self.weight = nn.Parameter(torch.ones(self.nfm, **kw))
+        self.register_buffer("running_mean", torch.zeros(self.nfm, **kw))
+        self.register_buffer("running_var", torch.zeros(self.nfm, **kw))
         self._allocated = True
 
     def forward(self, x: Tensor) -> Tensor:
@@ -98,8 +98,8 @@ class BatchNorm(ParameterLayer):
         )
         with torch.no_grad():
             var = invstd.pow(-2).sub_(self.eps)
-            self.running_mean.mul_(self.rho).add_(mean, alpha=1.0 - self.rho)  # type: ignore[union-attr]
-            self.running_var.mul_(self.rho).add_(var, alpha=1.0 - self.rho)  # type: ignore[union-attr]
+            self.running_mean.mul_(self.rho).add_(mean, alpha=1.0 - self.rho)
+            self.running_var.mul_(self.rho).add_(var, alpha=1.0 - self.rho)
         return y
 
     def _shift_normalize(self, x: Tensor) -> Tensor:
@@ -109,8 +109,8 @@ class BatchNorm(ParameterLayer):
             moved.reshape(self.nfm, -1), self.weight.view(-1, 1), self.bias.view(-1, 1), self.eps
         )
         with torch.no_grad():
-            self.running_mean.mul_(self.rho).add_(mean.view(-1), alpha=1.0 - self.rho)  # type: ignore[union-attr]
-            self.running_var.mul_(self.rho).add_(var.view(-1), alpha=1.0 - self.rho)  # type: ignore[union-attr]
+            self.running_mean.mul_(self.rho).add_(mean.view(-1), alpha=1.0 - self.rho)
+            self.running_var.mul_(self.rho).add_(var.view(-1), alpha=1.0 - self.rho)
         return y.reshape(moved.shape).transpose(0, 1)
 
     def optimized_parameters(self) -> list[nn.Parameter]:
@@ -123,7 +123,7 @@ class BatchNorm(ParameterLayer):
             "gamma": self.weight,
             "gmean": self.running_mean,
             "gvar": self.running_var,
-        }  # type: ignore[dict-item]
+        }
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
@@ -182,9 +182,9 @@ class BatchNorm(ParameterLayer):
         bn = cls(self.nfm, eps=self.eps, momentum=1.0 - self.rho, dtype=w.dtype, device=w.device)
         with torch.no_grad():
             bn.weight.copy_(w)
-            bn.bias.copy_(self.bias)  # type: ignore[arg-type]
-            bn.running_mean.copy_(self.running_mean)  # type: ignore[arg-type]
-            bn.running_var.copy_(self.running_var)  # type: ignore[arg-type]
+            bn.bias.copy_(self.bias)
+            bn.running_mean.copy_(self.running_mean)
+            bn.running_var.copy_(self.running_var)
         return bn.eval()
 
     def __str__(self) -> str:

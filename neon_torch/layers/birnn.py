@@ -211,7 +211,7 @@ class BiBNRNN(BiRNN):
         self.rho = 0.9
         self.eps = 1e-3
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         super().allocate()
@@ -279,7 +279,7 @@ class BiBNRNN(BiRNN):
         return layout.vector_to_column(state).detach().cpu().numpy().copy()
 
     def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.W, "gmean": self.gmean, "gvar": self.gvar}  # type: ignore[dict-item]
+        return {"W": self.W, "gmean": self.gmean, "gvar": self.gvar}
 
 
 @neon_type("neon.layers.recurrent.BiSum", "neon.layers.BiSum")

@@ -128,7 +128,7 @@ class _ConvolutionBase(ParameterLayer):
         return self.nchannels, self.nmaps
 
     # -- parameters ---------------------------------------------------------------------------
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         rows, cols = self._weight_maps()
@@ -166,14 +166,14 @@ class _ConvolutionBase(ParameterLayer):
         return NeonTensor(layout.conv_w_from_torch(t))
 
     @property
-    def W(self) -> NeonTensor | None:
+    def W(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's ``W`` ``(C·R·S, K)`` as a backend Tensor; it shares the torch weight's
         storage (writes change the layer) unless the weight is in ``channels_last`` format,
         where it is a copy."""
         return self._neon_param("W")
 
     @property
-    def dW(self) -> NeonTensor | None:
+    def dW(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's ``dW``: the weight's ``.grad`` in neon's ``(C·R·S, K)`` layout, or None."""
         return self._neon_grad("W")
 
@@ -231,7 +231,7 @@ class _ConvolutionBase(ParameterLayer):
         with torch.no_grad():
             conv.weight.copy_(w)
             if isinstance(bias, Tensor):
-                conv.bias.copy_(bias.detach())  # type: ignore[union-attr]
+                conv.bias.copy_(bias.detach())
         return nn.Sequential(conv, DropDepth()) if self._squeeze_depth else conv
 
     def __str__(self) -> str:

@@ -51,7 +51,7 @@ class GenerativeAdversarial(LayerContainer):
         self.out_shape = self.discriminator.out_shape
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         self.generator.allocate()
         self.discriminator.allocate()
 

@@ -40,12 +40,12 @@ class WeightLayer(ParameterLayer):
         return {"W": self.weight}  # type: ignore[dict-item]
 
     @property
-    def W(self) -> NeonTensor | None:
+    def W(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's ``W`` as a backend Tensor sharing the weight's storage (writes change it)."""
         return self._neon_param("W")
 
     @property
-    def dW(self) -> NeonTensor | None:
+    def dW(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's ``dW``: the weight's ``.grad`` (summed over the minibatch), or None."""
         return self._neon_grad("W")
 
@@ -97,7 +97,7 @@ class Linear(WeightLayer):
             self.out_shape = self.nout_
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         w = self._fill(self.init, (self.nout_, self.nin))
@@ -156,7 +156,7 @@ class Bias(ParameterLayer):
                 self._view = (self.bias_size,) + (1,) * (len(shape) - 1)  # (C, 1, 1)
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         w = self._fill(self.init, (self.bias_size, 1))
@@ -182,12 +182,12 @@ class Bias(ParameterLayer):
         return {"W": self.bias}  # type: ignore[dict-item]
 
     @property
-    def W(self) -> NeonTensor | None:
+    def W(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's ``W``: the bias as a ``(bias_size, 1)`` backend Tensor sharing its storage."""
         return self._neon_param("W")
 
     @property
-    def dW(self) -> NeonTensor | None:
+    def dW(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's ``dW``: the bias ``.grad`` as ``(bias_size, 1)``, or None."""
         return self._neon_grad("W")
 

@@ -63,7 +63,7 @@ class LookupTable(WeightLayer):
         self.out_shape = (self.embedding_dim, self.nin)
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         w = self._fill(self.init, (self.vocab_size, self.embedding_dim))

@@ -13,7 +13,7 @@ from ..errors import LayerConfigError, ShapeMismatchError
 from ..registry import neon_type
 from ._base import Layer, Shape, resolve_in_shape, shape_size
 from ._grad_scale import applied_alpha, scale_grad
-from .container import LayerContainer, Sequential
+from .container import LayerContainer, Sequential, _layer_list
 
 __all__ = ["MergeBroadcast", "MergeMultistream", "MergeSum", "as_path"]
 
@@ -35,9 +35,9 @@ class _Paths(LayerContainer):
                 f"{type(self).__name__} {self.name!r} needs a non-empty list of paths, got "
                 f"{layers!r}."
             )
-        self.layers = nn.ModuleList([as_path(item) for item in layers])
+        self.layers = _layer_list([as_path(item) for item in layers])
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         for path in self.layers:
             path.allocate()
 

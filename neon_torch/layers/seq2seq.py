@@ -13,7 +13,7 @@ from ..errors import LayerConfigError, UnsupportedNeonFeature
 from ..registry import neon_type
 from ._base import Layer
 from ._recurrent import RecurrentBase
-from .container import LayerContainer, Sequential
+from .container import LayerContainer, Sequential, _layer_list
 from .gru import GRU
 from .lookup_table import LookupTable
 from .lstm import LSTM
@@ -115,7 +115,7 @@ class Seq2Seq(LayerContainer):
         decoder = _container(layers[1], Decoder)
         self.__dict__["encoder"] = encoder  # the children are registered once, in ``layers``
         self.__dict__["decoder"] = decoder
-        self.layers = nn.ModuleList([*encoder.layers, *decoder.layers])
+        self.layers = _layer_list([*encoder.layers, *decoder.layers])
         self.num_encoder_layers = len(encoder.layers)
         if decoder_connections:
             self.decoder_connections = list(decoder_connections)
@@ -147,7 +147,7 @@ class Seq2Seq(LayerContainer):
         self.out_shape = self.decoder.out_shape
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         self.decoder.allocate()
         self.encoder.allocate()
 

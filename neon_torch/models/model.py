@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from .. import distributed
 from .._object import NervanaObject
+from .._types import CostLike, Dataset, MetricLike, OptimizerArg
 from .._values import neon_values
 from .._version import NEON_VERSION
 from ..backends.backend import current_backend
@@ -33,6 +34,9 @@ from ._data import (
     to_device,
     to_neon_output,
 )
+
+if TYPE_CHECKING:
+    from ..callbacks.callbacks import Callbacks
 
 __all__ = ["Model"]
 
@@ -66,7 +70,7 @@ class Model(NervanaObject):
         dataset: Any = None,
         weights_only: bool = False,
         name: str = "model",
-        optimizer: Any = None,
+        optimizer: OptimizerArg | None = None,
     ) -> None:
         super().__init__(name)
         self.be = current_backend()
@@ -79,7 +83,7 @@ class Model(NervanaObject):
             layers if isinstance(layers, LayerContainer) else Sequential(layers)
         )
         self.weights_only = weights_only
-        self.optimizer = optimizer
+        self.optimizer: Any = optimizer
         self.cost: Any = None
         self.epoch_index = 0
         self.finished = False
@@ -115,7 +119,7 @@ class Model(NervanaObject):
         return neon_values(self._total_cost.detach().cpu(), (1, 1))
 
     # -- life cycle -------------------------------------------------------------------------
-    def initialize(self, dataset: Any, cost: Any = None) -> None:
+    def initialize(self, dataset: Any, cost: CostLike | None = None) -> None:
         """Configure shapes from ``dataset`` and allocate parameters; runs once.
 
         ``dataset`` may be an iterator with ``shape``, a plain iterable of ``(x, t)``, or a
@@ -259,11 +263,11 @@ class Model(NervanaObject):
 
     def fit(
         self,
-        dataset: Any,
-        cost: Any,
-        optimizer: Any,
+        dataset: Dataset,
+        cost: CostLike,
+        optimizer: OptimizerArg,
         num_epochs: int,
-        callbacks: Any = None,
+        callbacks: Callbacks | None = None,
     ) -> None:
         """Train until ``epoch_index`` reaches ``num_epochs`` (or a callback sets ``finished``).
 
@@ -292,7 +296,7 @@ class Model(NervanaObject):
                 abort()
             raise
 
-    def eval(self, dataset: Any, metric: Any) -> np.ndarray:
+    def eval(self, dataset: Dataset, metric: MetricLike) -> np.ndarray:
         """Metric values (``metric.metric_names`` order) averaged over the dataset's samples.
 
         Wrapped samples of a neon iterator's last minibatch are left out. Returns a float32
@@ -333,7 +337,7 @@ class Model(NervanaObject):
         sums = distributed.sum_across_ranks(np.append(total, weight), be.device)
         return neon_values(sums[:-1] / max(sums[-1], 1))
 
-    def get_outputs(self, dataset: Any) -> np.ndarray:
+    def get_outputs(self, dataset: Dataset) -> np.ndarray:
         """Inference outputs for every sample: ``(ndata, nout)``, or ``(ndata, T, nout)`` for
         sequence outputs; image outputs are flattened in (C, H, W) order, as neon's. Data
         parallel: every rank returns all outputs (a DataLoader's in rank order)."""
@@ -355,7 +359,7 @@ class Model(NervanaObject):
             y = y[:ndata]
         return y.cpu().numpy()
 
-    def get_outputs_beam(self, dataset: Any, num_beams: int = 0, steps: int | None = None) -> Any:
+    def get_outputs_beam(self, dataset: Dataset, num_beams: int = 0, steps: int | None = None) -> Any:
         """Outputs of a :class:`~neon_torch.layers.Seq2Seq` model for every sample.
 
         neon semantics: ``num_beams=0`` gives :meth:`get_outputs`; otherwise each minibatch goes
@@ -405,10 +409,10 @@ class Model(NervanaObject):
 
     def benchmark(
         self,
-        dataset: Any,
+        dataset: Dataset,
         inference: bool = False,
-        cost: Any = None,
-        optimizer: Any = None,
+        cost: CostLike | None = None,
+        optimizer: OptimizerArg | None = None,
         niterations: int = 20,
         nskip: int = 2,
     ) -> dict[str, dict[str, float]]:

@@ -165,7 +165,7 @@ class StepSchedule(Schedule):
         owner = type(self).__name__
         epochs = _epoch_list(owner, step_config)
         _rate_list(owner, change, len(epochs))
-        self.step_config = step_config  # type: ignore[assignment]
+        self.step_config = step_config
         self.change = change
         self.steps = 0
 

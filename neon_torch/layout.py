@@ -82,7 +82,7 @@ def neon_to_batch_first(x: Array, shape: Shape) -> Array:
         n = x.shape[1] // steps
         # (F, T·N) -> (F, T, N) -> (N, T, F)
         return _permute(x.reshape(feats, steps, n), (2, 1, 0))
-    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    dims: tuple[int, ...] = (shape,) if isinstance(shape, int) else tuple(shape)
     # (prod(shape), N) -> (N, prod(shape)) -> (N, *shape)
     return x.T.reshape((x.shape[1], *dims))
 
@@ -128,7 +128,7 @@ def conv_w_to_torch(w: Array, kernel: tuple[int, ...], nout: int) -> Array:
     maps, which is ``nn.ConvTranspose*d.weight``'s ``(in, out, ...)`` order.
     """
     cin = w.shape[0] // math.prod(kernel)
-    x = w.reshape(cin, *kernel, nout)
+    x: Array = w.reshape(cin, *kernel, nout)
     return _permute(x, (x.ndim - 1, *range(x.ndim - 1)))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -91,7 +91,7 @@ class Backend(TensorOps):
 
     def rng_get_state(self) -> tuple[Any, ...]:
         """The numpy RandomState state tuple (what neon stores as ``rng_state``)."""
-        return self.rng.get_state(legacy=True)
+        return cast("tuple[Any, ...]", self.rng.get_state())  # legacy=True: a tuple
 
     def rng_set_state(self, state: tuple[Any, ...]) -> None:
         """Restore a state returned by :meth:`rng_get_state`."""

@@ -197,7 +197,9 @@ class Benchmark:
             output = neon_logger
         elif not hasattr(output, "display"):
             raise TypeError("Benchmark.print_stats: output must have a display(str) method.")
-        fns = list(functions) if functions is not None else [np.mean, np.median, np.min, np.max]
+        fns: list[Callable[..., Any]] = (
+            list(functions) if functions is not None else [np.mean, np.median, np.min, np.max]
+        )
         rows = {
             step: [float(fn(np.asarray(values[nskip:], dtype=np.float64))) for fn in fns]
             for step, values in stats.items()

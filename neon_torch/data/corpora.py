@@ -56,7 +56,7 @@ class PTB(Dataset):
 
     def gen_iterators(self) -> dict[str, Any]:
         paths = self.load_data()
-        common = {
+        common: dict[str, Any] = {
             "tokenizer": self.tokenizer,
             "onehot_input": self.onehot_input,
             "reverse_target": self.reverse_target,

@@ -359,7 +359,9 @@ class Model(NervanaObject):
             y = y[:ndata]
         return y.cpu().numpy()
 
-    def get_outputs_beam(self, dataset: Dataset, num_beams: int = 0, steps: int | None = None) -> Any:
+    def get_outputs_beam(
+        self, dataset: Dataset, num_beams: int = 0, steps: int | None = None
+    ) -> Any:
         """Outputs of a :class:`~neon_torch.layers.Seq2Seq` model for every sample.
 
         neon semantics: ``num_beams=0`` gives :meth:`get_outputs`; otherwise each minibatch goes
@@ -425,7 +427,9 @@ class Model(NervanaObject):
         return _benchmark.benchmark(self, dataset, inference, cost, optimizer, niterations, nskip)
 
     # -- description ------------------------------------------------------------------------
-    def get_description(self, get_weights: bool = False, keep_states: bool = False) -> dict:
+    def get_description(  # type: ignore[override]  # neon's Model takes weight flags, not skip
+        self, get_weights: bool = False, keep_states: bool = False
+    ) -> dict:
         """neon's description: ``neon_version``, ``backend``, ``cost``, ``optimizer`` and
         ``model`` (the layer tree; with ``get_weights`` each parameter layer gains ``params``
         as numpy arrays in neon layout, and with ``keep_states`` its optimizer ``states``)."""

@@ -199,7 +199,7 @@ class Optimizer(NervanaObject):
     # -- state neon keeps on the object (not in .prm files) -------------------------------
     def extra_state(self) -> dict[str, Any]:
         """Counters neon keeps on the optimizer object and never serializes (for checkpoints)."""
-        schedule = getattr(self, "schedule", None)
+        schedule: Any = getattr(self, "schedule", None)
         sched_state = schedule.extra_state() if hasattr(schedule, "extra_state") else {}
         return {"schedule": sched_state} if sched_state else {}
 
@@ -218,7 +218,9 @@ class Optimizer(NervanaObject):
         return group
 
     @staticmethod
-    def _scaled_grads(grads: list[Tensor], bsz: int, clip_value: float | None) -> list[Tensor]:
+    def _scaled_grads(
+        grads: list[Tensor], bsz: int, clip_value: float | None
+    ) -> list[Tensor] | tuple[Tensor, ...]:
         """``clip(dW / bsz, ±|clip_value|)`` (clipping only when ``clip_value`` is truthy)."""
         g = torch._foreach_div(grads, float(bsz))
         if clip_value:
@@ -230,7 +232,7 @@ class Optimizer(NervanaObject):
     @classmethod
     def _grad_terms(
         cls, grads: list[Tensor], bsz: int, clip_value: float | None
-    ) -> tuple[list[Tensor], float]:
+    ) -> tuple[list[Tensor] | tuple[Tensor, ...], float]:
         """``(g, k)`` such that neon's gradient ``clip(dW / bsz)`` is ``k * g``.
 
         Without ``clip_value`` no copy is made: ``g`` is the summed ``dW`` itself and

@@ -199,7 +199,7 @@ def _matches(value: Any, annotation: str) -> bool:
     if kind == "None":
         return value is None
     if kind == "bool":
-        return isinstance(value, (bool, np.bool_)) or (isinstance(value, _INT) and value in (0, 1))
+        return bool(isinstance(value, (bool, np.bool_)) or (isinstance(value, _INT) and value in (0, 1)))
     if kind == "int":
         return (
             isinstance(value, _INT)

@@ -24,10 +24,13 @@ True
 from __future__ import annotations
 
 import math
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 __all__ = [
     "as_sequence",
@@ -53,7 +56,7 @@ Array = TypeVar("Array", np.ndarray, torch.Tensor)
 Shape = int | tuple[int, ...]
 
 
-def is_sequence_shape(shape: Shape) -> bool:
+def is_sequence_shape(shape: Shape) -> TypeIs[tuple[int, int]]:
     """neon reads a 2-tuple per-sample shape ``(F, T)`` as F features over T time steps."""
     return isinstance(shape, tuple) and len(shape) == 2
 
@@ -78,7 +81,7 @@ def neon_to_batch_first(x: Array, shape: Shape) -> Array:
     if x.ndim != 2:
         x = x.reshape(neon_rows(shape), -1)
     if is_sequence_shape(shape):
-        feats, steps = shape  # type: ignore[misc]
+        feats, steps = shape
         n = x.shape[1] // steps
         # (F, T·N) -> (F, T, N) -> (N, T, F)
         return _permute(x.reshape(feats, steps, n), (2, 1, 0))

@@ -6,6 +6,7 @@ torch's usual names (``bias``, ``weight``, ``running_mean``, ...).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -200,9 +201,9 @@ class TreePaths(nn.Module):
 
     def __init__(
         self,
-        segments: list[nn.Module],
+        segments: Sequence[nn.Module],
         taps: list[int],
-        branches: list[nn.Module],
+        branches: Sequence[nn.Module],
         trunk_only: bool,
     ) -> None:
         super().__init__()

@@ -125,6 +125,8 @@ class Layer(NervanaObject, nn.Module):
         # whatever the layer stored, so the checker takes them as Any.
         def __getattr__(self, name: str) -> Any: ...
 
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._neon_style = cls.forward is Layer.forward and cls.fprop is not Layer.fprop
@@ -133,8 +135,9 @@ class Layer(NervanaObject, nn.Module):
         nn.Module.__init__(self)
         NervanaObject.__init__(self, name)
         self.parallelism = parallelism
-        self.in_shape: Shape | None = None
-        self.out_shape: Shape | None = None
+        # per-sample shapes, set by configure() (None until then)
+        self.in_shape: Shape = None  # type: ignore[assignment]  # until configure()
+        self.out_shape: Shape = None  # type: ignore[assignment]  # until configure()
         if self._neon_style:  # the attributes neon's Layer constructor sets
             self.__dict__.update(prev_layer=None, owns_delta=False, has_params=False)
 
@@ -501,8 +504,8 @@ class ParameterLayer(Layer):
                 )
             converted[key] = self._param_to_torch(key, value)
         with torch.no_grad():
-            for key, value in converted.items():
-                targets[key].copy_(value)
+            for key, tensor in converted.items():
+                targets[key].copy_(tensor)
 
     def _param_to_torch(self, key: str, value: np.ndarray) -> Tensor:
         """The neon-layout array of parameter ``key`` as a tensor in the torch tensor's layout.

@@ -39,7 +39,7 @@ def interpret_in_shape(shape: Shape) -> tuple[int, int]:
 
 def sequence_input(layer: Layer, x: Tensor, nin: int, nsteps: int) -> Tensor:
     """``x`` as a ``(N, T, nin)`` sequence, or a :class:`ShapeMismatchError` naming the layer."""
-    seq = layout.as_sequence(x, layer.in_shape)  # type: ignore[arg-type]
+    seq = layout.as_sequence(x, layer.in_shape)
     if seq.dim() != 3 or tuple(seq.shape[1:]) != (nsteps, nin):
         raise ShapeMismatchError(
             f"Layer {layer.name!r} ({type(layer).__name__}) was configured for sequences of "
@@ -115,7 +115,7 @@ class RecurrentBase(ParameterLayer):
         self.init_inner = init_inner
         self.activation = activation
         self.reset_cells = reset_cells
-        self.W: nn.Parameter | None = None
+        self.W: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
         self._state: tuple[Tensor, ...] | None = None
         self.init_state: Tensor | None = None  # the next call's first state, once (Seq2Seq)
         self._reads_data = False
@@ -132,7 +132,7 @@ class RecurrentBase(ParameterLayer):
     def configure(self, in_obj: Any) -> RecurrentBase:
         super().configure(in_obj)
         self._reads_data = not isinstance(in_obj, Layer)
-        self.nin, self.nsteps = interpret_in_shape(self.in_shape)  # type: ignore[arg-type]
+        self.nin, self.nsteps = interpret_in_shape(self.in_shape)
         self.out_shape = (self.directions * self.output_size, self.nsteps)
         return self
 
@@ -252,7 +252,7 @@ class RecurrentBase(ParameterLayer):
     # -- parameters -------------------------------------------------------------------------
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.W]  # type: ignore[list-item]
+        return [self.W]
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
@@ -262,7 +262,7 @@ class RecurrentBase(ParameterLayer):
         return _to_numpy(layout.recurrent_w_from_torch(state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.W}  # type: ignore[dict-item]
+        return {"W": self.W}
 
     def __str__(self) -> str:
         return (

@@ -52,8 +52,10 @@ class BatchNorm(ParameterLayer):
         self.rho = rho
         self.eps = eps
         self.binary = binary
-        self.weight: nn.Parameter | None = None
-        self.bias: nn.Parameter | None = None
+        # a Parameter once allocate() ran (the methods using it check that first)
+        self.weight: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
+        # a Parameter once allocate() ran (the methods using it check that first)
+        self.bias: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
         self.register_buffer("running_mean", None)
         self.register_buffer("running_var", None)
         self._sequence = False
@@ -61,8 +63,8 @@ class BatchNorm(ParameterLayer):
     def configure(self, in_obj: Any) -> BatchNorm:
         super().configure(in_obj)
         shape = self.in_shape
-        self._sequence = layout.is_sequence_shape(shape)  # type: ignore[arg-type]
-        self.nfm = shape if isinstance(shape, int) else shape[0]  # type: ignore[index]
+        self._sequence = layout.is_sequence_shape(shape)
+        self.nfm = shape if isinstance(shape, int) else shape[0]
         return self
 
     def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
@@ -115,7 +117,7 @@ class BatchNorm(ParameterLayer):
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.bias, self.weight]  # type: ignore[list-item]
+        return [self.bias, self.weight]
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {
@@ -174,11 +176,11 @@ class BatchNorm(ParameterLayer):
         shape = self.in_shape
         if self._sequence:
             cls: Any = SequenceBatchNorm
-        elif isinstance(shape, int) or len(shape) == 1:  # type: ignore[arg-type]
+        elif isinstance(shape, int) or len(shape) == 1:
             cls = nn.BatchNorm1d
         else:
-            cls = {3: nn.BatchNorm2d, 4: nn.BatchNorm3d}[len(shape)]  # type: ignore[arg-type]
-        w = self.weight.detach()  # type: ignore[union-attr]
+            cls = {3: nn.BatchNorm2d, 4: nn.BatchNorm3d}[len(shape)]
+        w = self.weight.detach()
         bn = cls(self.nfm, eps=self.eps, momentum=1.0 - self.rho, dtype=w.dtype, device=w.device)
         with torch.no_grad():
             bn.weight.copy_(w)

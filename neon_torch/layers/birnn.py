@@ -265,7 +265,7 @@ class BiBNRNN(BiRNN):
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.W, self.beta, self.gamma]  # type: ignore[list-item]
+        return [self.W, self.beta, self.gamma]
 
     def neon_params(self) -> dict[str, np.ndarray]:
         params = super().neon_params()
@@ -292,7 +292,7 @@ class BiSum(Layer):
 
     def configure(self, in_obj: Any) -> BiSum:
         super().configure(in_obj)
-        self.nin, self.nsteps = interpret_in_shape(self.in_shape)  # type: ignore[arg-type]
+        self.nin, self.nsteps = interpret_in_shape(self.in_shape)
         if self.nin % 2:
             raise LayerConfigError(
                 f"BiSum {self.name!r}: the input needs an even number of features, got {self.nin}."

@@ -73,7 +73,8 @@ class _ConvolutionBase(ParameterLayer):
             parse_axes(padding, "pad", 0, where),
             parse_axes(dilation, "dil", 1, where),
         )
-        self.weight: nn.Parameter | None = None
+        # a Parameter once allocate() ran (the methods using it check that first)
+        self.weight: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
         self._volumetric = False
         self._squeeze_depth = False
         self._channels_last = False
@@ -138,7 +139,7 @@ class _ConvolutionBase(ParameterLayer):
         self._channels_last = current_backend().channels_last and not self._volumetric
         if self._channels_last:
             self.weight.data = self.weight.data.contiguous(memory_format=torch.channels_last)
-        self._args = self._torch_args()
+        self._args: dict[str, Any] = self._torch_args()
         self._allocated = True
 
     def _allocate_extra(self) -> None:
@@ -150,14 +151,14 @@ class _ConvolutionBase(ParameterLayer):
     def _param_to_torch(self, key: str, value: np.ndarray) -> Tensor:
         if key != "W":
             return super()._param_to_torch(key, value)
-        return torch.as_tensor(self._w_to_torch(value), dtype=self.weight.dtype)  # type: ignore[union-attr]
+        return torch.as_tensor(self._w_to_torch(value), dtype=self.weight.dtype)
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.weight]  # type: ignore[list-item]
+        return [self.weight]
 
     def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.weight}  # type: ignore[dict-item]
+        return {"W": self.weight}
 
     def _neon_view(self, key: str, t: Tensor) -> NeonTensor:
         if key != "W":
@@ -208,7 +209,7 @@ class _ConvolutionBase(ParameterLayer):
         from ..convert.modules import DropDepth
 
         self._check_allocated()
-        w = self.weight.detach()  # type: ignore[union-attr]
+        w = self.weight.detach()
         bias = getattr(self, "bias", None)
         in_maps, out_maps = (
             (w.shape[0], w.shape[1]) if self._transposed else (w.shape[1], w.shape[0])
@@ -310,7 +311,8 @@ class Convolution_bias(Convolution):
                 "...); use Convolution for a convolution without bias."
             )
         self.bias_init = bias
-        self.bias: nn.Parameter | None = None
+        # a Parameter once allocate() ran (the methods using it check that first)
+        self.bias: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
 
     def _allocate_extra(self) -> None:
         b = self._fill(self.bias_init, (self.nmaps, 1))
@@ -323,10 +325,10 @@ class Convolution_bias(Convolution):
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.weight, self.bias]  # type: ignore[list-item]
+        return [self.weight, self.bias]
 
     def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.weight, "weight_bias": self.bias}  # type: ignore[dict-item]
+        return {"W": self.weight, "weight_bias": self.bias}
 
     @property
     def weight_bias(self) -> NeonTensor | None:

@@ -12,7 +12,7 @@ from .. import layout
 from ..backends.tensor import Tensor as NeonTensor
 from ..errors import NeonTorchError
 from ..registry import neon_type
-from ._base import Layer, ParameterLayer, Shape, shape_size
+from ._base import Layer, ParameterLayer, shape_size
 from .activation import Activation
 from .batch_norm import BatchNorm
 
@@ -23,11 +23,11 @@ class WeightLayer(ParameterLayer):
     """A layer whose one parameter, ``weight``, has neon's ``W`` layout as it is (Linear's
     ``(nout, nin)``, LookupTable's ``(vocab, embedding)``); subclasses create ``weight``."""
 
-    weight: nn.Parameter | None
+    weight: nn.Parameter  # None until allocate()
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.weight]  # type: ignore[list-item]
+        return [self.weight]
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
@@ -37,7 +37,7 @@ class WeightLayer(ParameterLayer):
         return _to_numpy(layout.linear_w_from_torch(state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.weight}  # type: ignore[dict-item]
+        return {"W": self.weight}
 
     @property
     def W(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
@@ -74,7 +74,8 @@ class Linear(WeightLayer):
         super().__init__(init=init, name=name, parallelism=parallelism)
         self.nout_ = int(nout)
         self.bsum = bsum
-        self.weight: nn.Parameter | None = None
+        # a Parameter once allocate() ran (the methods using it check that first)
+        self.weight: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
         self._sequence = False
 
     @property
@@ -87,7 +88,7 @@ class Linear(WeightLayer):
 
     def configure(self, in_obj: Any) -> Linear:
         super().configure(in_obj)
-        shape = cast(Shape, self.in_shape)
+        shape = self.in_shape
         self._sequence = layout.is_sequence_shape(shape)
         if self._sequence:
             self.nin, steps = cast(tuple[int, int], shape)
@@ -113,7 +114,7 @@ class Linear(WeightLayer):
     def to_torch(self) -> nn.Module:
         """``nn.Linear(nin, nout, bias=False)`` (after ``nn.Flatten`` for image inputs)."""
         self._check_allocated()
-        w = self.weight.detach()  # type: ignore[union-attr]
+        w = self.weight.detach()
         linear = nn.Linear(self.nin, self.nout_, bias=False, dtype=w.dtype, device=w.device)
         linear.weight.data.copy_(w)
         if isinstance(self.in_shape, tuple) and not self._sequence:
@@ -142,12 +143,13 @@ class Bias(ParameterLayer):
 
     def __init__(self, init: Any, name: str | None = None) -> None:
         super().__init__(init=init, name=name)
-        self.bias: nn.Parameter | None = None
+        # a Parameter once allocate() ran (the methods using it check that first)
+        self.bias: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
         self._view: tuple[int, ...] = (-1,)
 
     def configure(self, in_obj: Any) -> Bias:
         super().configure(in_obj)
-        shape = cast(Shape, self.in_shape)
+        shape = self.in_shape
         if isinstance(shape, int):
             self.bias_size = shape
         else:
@@ -165,11 +167,11 @@ class Bias(ParameterLayer):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check_allocated()
-        return x + self.bias.view(self._view)  # type: ignore[union-attr]
+        return x + self.bias.view(self._view)
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.bias]  # type: ignore[list-item]
+        return [self.bias]
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
@@ -179,7 +181,7 @@ class Bias(ParameterLayer):
         return _to_numpy(layout.vector_to_column(state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.bias}  # type: ignore[dict-item]
+        return {"W": self.bias}
 
     @property
     def W(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
@@ -196,7 +198,7 @@ class Bias(ParameterLayer):
         from ..convert.modules import FeatureBias
 
         self._check_allocated()
-        return FeatureBias(self.bias, layout.is_sequence_shape(self.in_shape))  # type: ignore[arg-type]
+        return FeatureBias(self.bias, layout.is_sequence_shape(self.in_shape))
 
     def fold_into_torch(self, previous: nn.Module) -> bool:
         """Become the ``bias`` of a preceding bias-less ``nn.Linear`` / ``nn.Conv*d`` /
@@ -211,7 +213,7 @@ class Bias(ParameterLayer):
             self.bias_size
         ):
             return False
-        previous.bias = nn.Parameter(self.bias.detach().clone())  # type: ignore[union-attr]
+        previous.bias = nn.Parameter(self.bias.detach().clone())
         return True
 
     def __str__(self) -> str:

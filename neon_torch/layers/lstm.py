@@ -176,7 +176,7 @@ class LSTM(RecurrentBase):
                 self.weights()[0],
                 self.activation,
                 self.gate_activation,
-                carried,
+                carried,  # type: ignore[arg-type]  # an LSTM carries (h, c)
                 self.fused,
                 given is not None,
             )

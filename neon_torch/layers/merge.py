@@ -84,7 +84,7 @@ class _Merge(_Paths):
                 f"{where}: every path must output sequences (F, T) with the same F; got "
                 f"{self._describe_paths(shapes)}."
             )
-        return (feats.pop(), sum(s[1] for s in shapes))  # type: ignore[index,misc]
+        return (feats.pop(), sum(s[1] for s in shapes))  # type: ignore[index,misc,return-value]  # checked above
 
     def _combine(self, outs: list[Tensor]) -> Tensor:
         if self.merge == "stack":
@@ -176,7 +176,7 @@ class MergeMultistream(_Merge):
         self.out_shape = self._merged_shape([path.out_shape for path in self.layers])
         return self
 
-    def forward(self, xs: list[Tensor]) -> Tensor:
+    def forward(self, xs: list[Tensor]) -> Tensor:  # type: ignore[override]  # one input per path
         if not isinstance(xs, (list, tuple)) or len(xs) != len(self.layers):
             got = len(xs) if isinstance(xs, (list, tuple)) else type(xs).__name__
             raise ShapeMismatchError(

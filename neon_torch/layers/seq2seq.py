@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,7 +42,7 @@ class Decoder(Sequential):
         self._recurrent = [layer for layer in self.layers if isinstance(layer, RecurrentBase)]
         self.start_index = start_index
 
-    def run(self, z: Tensor, init_states: list[Tensor | None]) -> Tensor:
+    def run(self, z: Tensor, init_states: Sequence[Tensor | None]) -> Tensor:
         """The decoder on ``z`` ``(N, T, F)``, recurrent layer ``i`` starting from
         ``init_states[i]`` (None: its own rule, zeros with ``reset_cells``)."""
         states = iter(init_states)
@@ -198,7 +198,7 @@ class Seq2Seq(LayerContainer):
             source, z = x
             return self.decoder.run(z, self.encode(source))
         self.check_one_hot_decoder()
-        states = self.encode(x)
+        states: Sequence[Tensor | None] = self.encode(x)
         z = x.new_zeros(x.shape[0], 1, self.decoder.in_shape[0])
         outputs = []
         with self.one_step():

@@ -169,8 +169,8 @@ class Model(NervanaObject):
     def _check_input(self, x: Any) -> None:
         expected = self.layers.in_shape
         got = tuple(x.shape[1:])
-        want = (expected,) if isinstance(expected, int) else tuple(expected)  # type: ignore[arg-type]
-        if is_sequence_shape(expected):  # type: ignore[arg-type]
+        want = (expected,) if isinstance(expected, int) else tuple(expected)
+        if is_sequence_shape(expected):
             want = (want[1], want[0])  # batch-first sequences are (N, T, F)
         if got != want:
             first = self.layers.layers[0] if hasattr(self.layers, "layers") else self.layers
@@ -314,7 +314,7 @@ class Model(NervanaObject):
         total = np.zeros(len(metric.metric_names), dtype=np.float64)
         weight = 0
         seen = 0
-        flat = not is_sequence_shape(self.layers.out_shape)  # type: ignore[arg-type]
+        flat = not is_sequence_shape(self.layers.out_shape)
         for x, t in as_batches(dataset, be):
             y = self.fprop(x, inference=True)
             if flat and isinstance(y, Tensor) and y.dim() > 2:  # images: neon's (C·H·W) rows
@@ -352,7 +352,7 @@ class Model(NervanaObject):
         if distributed.is_distributed():
             slice_rows = outputs[0].shape[0] if distributed.shards(dataset) else None
             y = distributed.gather_outputs(y, slice_rows)
-        if not is_sequence_shape(self.layers.out_shape) and y.dim() > 2:  # type: ignore[arg-type]
+        if not is_sequence_shape(self.layers.out_shape) and y.dim() > 2:
             y = y.reshape(y.shape[0], -1)
         ndata = getattr(dataset, "ndata", None)
         if ndata is not None:

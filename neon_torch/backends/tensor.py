@@ -328,10 +328,10 @@ class Tensor:
         out = fn(a, as_torch(o, a))
         return Tensor(out.to(a.dtype if a.is_floating_point() else torch.float32))
 
-    def __eq__(self, o: object) -> Tensor:  # type: ignore[override]
+    def __eq__(self, o: object) -> Tensor:  # type: ignore[override]  # elementwise, as neon
         return self._compare(o, torch.eq)
 
-    def __ne__(self, o: object) -> Tensor:  # type: ignore[override]
+    def __ne__(self, o: object) -> Tensor:  # type: ignore[override]  # elementwise, as neon
         return self._compare(o, torch.ne)
 
     def __lt__(self, o: Any) -> Tensor:

@@ -281,7 +281,7 @@ class SequenceRNN(_ZeroStateMixin, nn.RNN):
         )
         self.time_last = time_last
 
-    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]  # one-tensor forward
         x = _steps(x, self.time_last)
         kernel = torch.rnn_tanh if self.nonlinearity == "tanh" else torch.rnn_relu
         return self._run(kernel, x, self._zero_state(x))
@@ -305,7 +305,7 @@ class SequenceLSTM(_ZeroStateMixin, nn.LSTM):
         super().__init__(input_size, hidden_size, batch_first=True, bidirectional=bidirectional)
         self.time_last = time_last
 
-    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]  # one-tensor forward
         x = _steps(x, self.time_last)
         zeros = self._zero_state(x)
         return self._run(torch.lstm, x, (zeros, zeros))

@@ -44,7 +44,7 @@ def parameter_limit(elements: int, source: str) -> Iterator[None]:
     """Within the block, parameters are created as zeros (the caller then fills every one of
     them, from a file) and may hold at most ``elements`` values in all, so a description that
     declares larger layers than its file holds fails before the memory is taken."""
-    token = _LIMIT.set([elements, source])  # type: ignore[list-item]
+    token = _LIMIT.set([elements, source])  # type: ignore[list-item]  # [count, source] pair
     try:
         yield
     finally:

@@ -204,7 +204,7 @@ class RecurrentBase(ParameterLayer):
         out = self.outputs
         if out is None:
             return None
-        steps = self.out_shape[1]  # type: ignore[index]
+        steps = self.out_shape[1]  # type: ignore[index]  # a sequence shape (F, T)
         n = out.shape[1] // steps
         return [out[:, t * n : (t + 1) * n] for t in range(steps)]
 

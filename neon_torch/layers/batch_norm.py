@@ -194,7 +194,7 @@ class BatchNorm(ParameterLayer):
         if shape is None:
             return f"BatchNorm Layer '{self.name}'"
         if self._sequence:
-            nin, steps = shape  # type: ignore[misc]
+            nin, steps = shape  # type: ignore[misc]  # a sequence shape (F, T)
         else:
             nin, steps = shape_size(shape), 1
         return (

@@ -85,13 +85,13 @@ class _ConvolutionBase(ParameterLayer):
         shape = self.in_shape
         where = f"{type(self).__name__} {self.name!r}"
         spatial = image_spatial(shape, where)
-        self._volumetric = len(shape) == 4  # type: ignore[arg-type]
+        self._volumetric = len(shape) == 4  # type: ignore[arg-type]  # an image shape
         if not self._volumetric and self.window.kernel[0] != 1:
             raise ShapeMismatchError(
                 f"{where} has a 3-D filter {self.fshape!r} but 2-D input {shape}; 3-D filters "
                 "need (C, D, H, W) input."
             )
-        self.nchannels = shape[0]  # type: ignore[index]
+        self.nchannels = shape[0]  # type: ignore[index]  # an image shape
         out = tuple(
             self._out_size(size, k, s, p, d)
             for size, k, s, p, d in zip(spatial, *self._window_axes(), strict=True)

@@ -82,7 +82,7 @@ class GeneralizedCost(NervanaObject):
     def get_cost(self, y: Tensor, t: Tensor) -> np.ndarray:
         """neon's ``get_cost``: the batch-mean cost as a ``(1, 1)`` float32 array."""
         self.batch_cost(y, t)
-        return self.cost  # type: ignore[return-value]
+        return self.cost  # type: ignore[return-value]  # set by batch_cost
 
     def get_errors(self, y: Any, t: Any) -> Any:
         """neon's delta for ``y``: ``costfunc.bprop(y, t)``, shaped like ``y``.

@@ -77,7 +77,7 @@ class _Merge(_Paths):
                     f"{where}: every path must output images (C, H, W) with the same spatial "
                     f"size; got {self._describe_paths(shapes)}."
                 )
-            return (sum(s[0] for s in shapes), *tails.pop())  # type: ignore[index,misc]
+            return (sum(s[0] for s in shapes), *tails.pop())  # type: ignore[index,misc]  # image shapes, checked above
         feats = {s[0] if layout.is_sequence_shape(s) else None for s in shapes}
         if None in feats or len(feats) != 1:
             raise ShapeMismatchError(
@@ -170,8 +170,8 @@ class MergeMultistream(_Merge):
                 f"MergeMultistream {self.name!r} has {len(self.layers)} paths and needs as many "
                 f"input streams (a dataset whose shape is a list of shapes); got {shapes!r}."
             )
-        self.in_shape = [resolve_in_shape(s) for s in shapes]  # type: ignore[assignment]
-        for path, shape in zip(self.layers, self.in_shape, strict=True):  # type: ignore[arg-type]
+        self.in_shape = [resolve_in_shape(s) for s in shapes]  # type: ignore[assignment]  # one shape per path
+        for path, shape in zip(self.layers, self.in_shape, strict=True):  # type: ignore[arg-type]  # one shape per path
             path.configure(shape)
         self.out_shape = self._merged_shape([path.out_shape for path in self.layers])
         return self

@@ -110,7 +110,7 @@ class Pooling(Layer):
         shape = self.in_shape
         where = f"Pooling {self.name!r}"
         spatial = image_spatial(shape, where)
-        self._volumetric = len(shape) == 4  # type: ignore[arg-type]
+        self._volumetric = len(shape) == 4  # type: ignore[arg-type]  # an image shape
         kernel = self._kernel or spatial
         if not self._volumetric and kernel[0] != 1:
             raise ShapeMismatchError(f"{where}: 3-D window {self.fshape!r} on 2-D input {shape}.")
@@ -162,9 +162,9 @@ class Pooling(Layer):
 
     def forward(self, x: Tensor) -> Tensor:
         self._require_shape()
-        if x.shape[1] != self.in_shape[0]:  # type: ignore[index]
+        if x.shape[1] != self.in_shape[0]:  # type: ignore[index]  # an image shape
             raise ShapeMismatchError(
-                f"Pooling {self.name!r} was configured for {self.in_shape[0]} channels "  # type: ignore[index]
+                f"Pooling {self.name!r} was configured for {self.in_shape[0]} channels "  # type: ignore[index]  # image shape
                 f"(sample shape {self.in_shape}), but received a batch of shape "
                 f"{tuple(x.shape)}."
             )

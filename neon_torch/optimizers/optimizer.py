@@ -206,7 +206,7 @@ class Optimizer(NervanaObject):
     def load_extra_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`extra_state` returned."""
         if "schedule" in state:
-            self.schedule.load_extra_state(state["schedule"])  # type: ignore[attr-defined]
+            self.schedule.load_extra_state(state["schedule"])  # type: ignore[attr-defined]  # present when saved
 
     # -- helpers --------------------------------------------------------------------------
     def _group(self, layer_list: list[Any]) -> ParamGroup:

@@ -195,7 +195,7 @@ class PowerSchedule(Schedule):
         self.steps = 0
 
     def get_learning_rate(self, learning_rate: float, epoch: int) -> float:
-        self.steps = math.floor(epoch / self.step_config)  # type: ignore[operator]
+        self.steps = math.floor(epoch / self.step_config)  # type: ignore[operator]  # an int step_config here
         return float(learning_rate * self.change**self.steps)
 
 

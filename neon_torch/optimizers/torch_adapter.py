@@ -154,7 +154,7 @@ class TorchOptimizerStep:
         grads = [p.grad for p in self._params if p.grad is not None]
         if grads:
             torch._foreach_div_(grads, float(bsz))
-        self.torch_optimizer.step()  # type: ignore[union-attr]
+        self.torch_optimizer.step()  # type: ignore[union-attr]  # built before step
 
     def get_description(self, skip: tuple[str, ...] = ()) -> dict[str, Any]:
         """A neon-style description naming the torch class and its scalar defaults (neon

@@ -263,7 +263,7 @@ class NeonArgparser(argparse.ArgumentParser):
         return values
 
     # -- parsing ---------------------------------------------------------------------------
-    def parse_args(  # type: ignore[override]
+    def parse_args(  # type: ignore[override]  # neon's (gen_be, args) form
         self, gen_be: bool | Sequence[str] = True, args: Sequence[str] | None = None
     ) -> argparse.Namespace:
         """Parse ``sys.argv[1:]`` (or ``args``), configure logging and, with ``gen_be``,
@@ -372,7 +372,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
         log.setLevel(args.log_thresh)
         log.propagate = False
         for handler in handlers:
-            handler._neon_argparser = True  # type: ignore[attr-defined]
+            handler._neon_argparser = True  # type: ignore[attr-defined]  # a marker on the handler
             log.addHandler(handler)
 
 

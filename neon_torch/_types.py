@@ -107,7 +107,14 @@ OptimizerArg: TypeAlias = (
 class CallbackLike(Protocol):
     """neon's ``Callback`` hooks, called by a ``Callbacks`` container with the shared
     ``callback_data`` (the HDF5-like results store), the model and the epoch/minibatch
-    indices (0-based)."""
+    indices (0-based). ``epoch_freq``/``minibatch_freq`` (an int period or a list of
+    indices) decide when the epoch and minibatch hooks fire."""
+
+    @property
+    def epoch_freq(self) -> Any: ...
+
+    @property
+    def minibatch_freq(self) -> Any: ...
 
     def on_train_begin(self, callback_data: Any, model: Any, epochs: int) -> None: ...
 

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._types import OptimizerArg, OptimizerLike
 from .optimizer import Optimizer
 
 __all__ = ["NeonTorchOptimizer", "TorchOptimizerStep", "fit_optimizer"]
@@ -171,7 +172,7 @@ class TorchOptimizerStep:
         return {"type": name, "config": config}
 
 
-def fit_optimizer(model: Any, optimizer: Any) -> Any:
+def fit_optimizer(model: Any, optimizer: OptimizerArg) -> OptimizerLike:
     """What ``Model.fit`` runs for ``optimizer``: a neon optimizer as is; a
     ``torch.optim.Optimizer`` or a factory callable wrapped in :class:`TorchOptimizerStep`
     (kept on the model, so a later ``fit`` with the same object continues with its state)."""

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     model.fit(train, optimizer=optimizer, num_epochs=args.epochs, cost=cost, callbacks=callbacks)
 
     error = model.eval(test, metric=Misclassification())[0]
-    print(f"Final train cost {model.total_cost.item():.4f}")
+    print(f"Final train cost {model.total_cost.item():.4f}")  # type: ignore[union-attr]  # set by fit
     print(f"Eval cost {callbacks.callback_data['cost/loss'][-1]:.4f}")
     print(f"Misclassification error = {error * 100:.1f}%")
 

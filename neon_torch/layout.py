@@ -24,10 +24,13 @@ True
 from __future__ import annotations
 
 import math
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 __all__ = [
     "as_sequence",
@@ -54,7 +57,7 @@ Array = TypeVar("Array", np.ndarray, torch.Tensor)
 Shape = int | tuple[int, ...]
 
 
-def is_sequence_shape(shape: Shape) -> bool:
+def is_sequence_shape(shape: Shape) -> TypeIs[tuple[int, int]]:
     """neon reads a 2-tuple per-sample shape ``(F, T)`` as F features over T time steps."""
     return isinstance(shape, tuple) and len(shape) == 2
 
@@ -81,11 +84,11 @@ def neon_to_batch_first(x: Array, shape: Shape) -> Array:
     if x.ndim != 2 or (x.shape[0] != rows and x.shape[0] * x.shape[1] % rows == 0):
         x = x.reshape(rows, -1)
     if is_sequence_shape(shape):
-        feats, steps = shape  # type: ignore[misc]
+        feats, steps = shape
         n = x.shape[1] // steps
         # (F, T·N) -> (F, T, N) -> (N, T, F)
         return _permute(x.reshape(feats, steps, n), (2, 1, 0))
-    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    dims: tuple[int, ...] = (shape,) if isinstance(shape, int) else tuple(shape)
     # (prod(shape), N) -> (N, prod(shape)) -> (N, *shape)
     return x.T.reshape((x.shape[1], *dims))
 
@@ -131,7 +134,7 @@ def conv_w_to_torch(w: Array, kernel: tuple[int, ...], nout: int) -> Array:
     maps, which is ``nn.ConvTranspose*d.weight``'s ``(in, out, ...)`` order.
     """
     cin = w.shape[0] // math.prod(kernel)
-    x = w.reshape(cin, *kernel, nout)
+    x: Array = w.reshape(cin, *kernel, nout)
     return _permute(x, (x.ndim - 1, *range(x.ndim - 1)))
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -33,7 +33,8 @@ class NervanaObject(Describable):
     ``NervanaObject.be`` is the backend made by the last :func:`~neon_torch.backends.gen_backend`.
     """
 
-    be: ClassVar[Backend | None] = None
+    # None until gen_backend runs; neon code reads ``self.be`` as always set, so it is typed so
+    be: Backend = None  # type: ignore[assignment]  # unset until gen_backend
     _name_counter: ClassVar[int] = 0
 
     def __init__(self, name: str | None = None) -> None:
@@ -124,7 +125,7 @@ class Backend(TensorOps):
 
     def rng_get_state(self) -> tuple[Any, ...]:
         """The numpy RandomState state tuple (what neon stores as ``rng_state``)."""
-        return self.rng.get_state()
+        return cast("tuple[Any, ...]", self.rng.get_state())  # legacy=True: a tuple
 
     def rng_set_state(self, state: tuple[Any, ...]) -> None:
         """Restore a state returned by :meth:`rng_get_state`."""
@@ -302,7 +303,7 @@ def cleanup_backend() -> None:
     lives until the process exits)."""
     _restore_torch_settings()
     reset_warnings()
-    NervanaObject.be = None
+    NervanaObject.be = None  # type: ignore[assignment]  # no backend until the next gen_backend
 
 
 def current_backend() -> Backend:

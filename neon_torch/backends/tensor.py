@@ -25,12 +25,15 @@ Writes happen outside autograd.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from ..errors import NeonTorchError, ShapeMismatchError
+
+if TYPE_CHECKING:  # the class body has a ``torch`` property that hides the module
+    from torch import Tensor as _TorchTensor
 
 __all__ = [
     "HostArray",
@@ -59,7 +62,7 @@ class HostArray(np.ndarray):
         return super().__float__()
 
 
-_NP_TO_TORCH = {
+_NP_TO_TORCH: dict[np.dtype, torch.dtype] = {
     np.dtype(np.float16): torch.float16,
     np.dtype(np.float32): torch.float32,
     np.dtype(np.float64): torch.float64,
@@ -72,7 +75,7 @@ _NP_TO_TORCH = {
     np.dtype(np.int64): torch.int64,
     np.dtype(np.bool_): torch.bool,
 }
-_TORCH_TO_NP = {v: k for k, v in _NP_TO_TORCH.items()}
+_TORCH_TO_NP: dict[torch.dtype, np.dtype] = {v: k for k, v in _NP_TO_TORCH.items()}
 _TORCH_TO_NP[torch.bfloat16] = np.dtype(np.float32)  # numpy has no bfloat16
 
 
@@ -250,7 +253,8 @@ class Tensor:
         spec = getattr(value, "onehot_of", None)
         if spec is not None and tuple(value.shape) != tuple(target.shape):
             # neon's be.onehot(...) without ``out`` is sized by the array it is assigned to
-            value = one_hot(target.shape, *spec, dtype=target.dtype)
+            idx, axis = spec
+            value = one_hot(tuple(target.shape), idx, axis, dtype=target.dtype)
         src = as_torch(value, self._tensor)
         if isinstance(src, torch.Tensor) and src.shape != target.shape:
             if src.numel() == target.numel():  # same elements, another shape: neon reshapes
@@ -308,7 +312,7 @@ class Tensor:
         return Tensor(self._tensor.permute(*new_order).contiguous())
 
     # -- op-tree operators (evaluated eagerly) -------------------------------------------
-    def _binary(self, other: Any, fn: Callable[[Any, Any], torch.Tensor], swap: bool) -> Tensor:
+    def _binary(self, other: Any, fn: Callable[[Any, Any], _TorchTensor], swap: bool) -> Tensor:
         a, b = self._tensor, as_torch(other, self._tensor)
         return Tensor(fn(b, a) if swap else fn(a, b))
 
@@ -351,15 +355,15 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return Tensor(self._tensor.abs())
 
-    def _compare(self, o: Any, fn: Callable[[Any, Any], torch.Tensor]) -> Tensor:
+    def _compare(self, o: Any, fn: Callable[[Any, Any], _TorchTensor]) -> Tensor:
         a = self._tensor
         out = fn(a, as_torch(o, a))
         return Tensor(out.to(a.dtype if a.is_floating_point() else torch.float32))
 
-    def __eq__(self, o: object) -> Tensor:  # type: ignore[override]
+    def __eq__(self, o: object) -> Tensor:  # type: ignore[override]  # elementwise, as neon
         return self._compare(o, torch.eq)
 
-    def __ne__(self, o: object) -> Tensor:  # type: ignore[override]
+    def __ne__(self, o: object) -> Tensor:  # type: ignore[override]  # elementwise, as neon
         return self._compare(o, torch.ne)
 
     def __lt__(self, o: Any) -> Tensor:

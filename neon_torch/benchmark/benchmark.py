@@ -27,6 +27,7 @@ import numpy as np
 from torch import Tensor, nn
 from torch.autograd.graph import register_multi_grad_hook
 
+from .._types import Dataset
 from .._version import NEON_VERSION
 from ..backends.backend import current_backend
 from ..compat._logger import neon_logger
@@ -144,7 +145,7 @@ class Benchmark:
             self._clocks.append(_LayerClock(layer, fprop, bprop))
 
     def time(
-        self, dataset: Any, inference: bool = False, niterations: int = 20
+        self, dataset: Dataset, inference: bool = False, niterations: int = 20
     ) -> OrderedDict[str, Any]:
         """Run ``niterations`` minibatches of ``dataset`` and return neon's timing dict (in
         milliseconds per iteration; the layer entries hold one value per call)."""
@@ -174,7 +175,7 @@ class Benchmark:
         times.update(self.layer_times)
         return times
 
-    def time_gan(self, dataset: Any, niterations: int = 101) -> OrderedDict[str, Any]:
+    def time_gan(self, dataset: Dataset, niterations: int = 101) -> OrderedDict[str, Any]:
         """neon's GAN timing; neon_torch has no ``GAN`` model yet."""
         raise UnsupportedNeonFeature(
             "Benchmark.time_gan: neon's GAN model is not provided by neon_torch yet; time a "
@@ -197,7 +198,9 @@ class Benchmark:
             output = neon_logger
         elif not hasattr(output, "display"):
             raise TypeError("Benchmark.print_stats: output must have a display(str) method.")
-        fns = list(functions) if functions is not None else [np.mean, np.median, np.min, np.max]
+        fns: list[Callable[..., Any]] = (
+            list(functions) if functions is not None else [np.mean, np.median, np.min, np.max]
+        )
         rows = {
             step: [float(fn(np.asarray(values[nskip:], dtype=np.float64))) for fn in fns]
             for step, values in stats.items()

@@ -9,11 +9,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+from .._types import CallbackLike, Dataset, MetricLike
 from ..backends.backend import NervanaObject
 from ..distributed.state import is_rank_zero
 from ..registry import neon_type
@@ -25,6 +26,9 @@ from .early_stop import EarlyStopCallback
 from .multicost import TrainMulticostCallback
 from .progress import ProgressBarCallback
 from .ticker import WatchTickerCallback
+
+if TYPE_CHECKING:
+    from ..models.model import Model
 
 __all__ = [
     "Callbacks",
@@ -60,7 +64,7 @@ class Callbacks(NervanaObject):
 
     def __init__(
         self,
-        model: Any,
+        model: Model,
         train_set: Any = None,
         output_file: str | None = None,
         eval_freq: int | None = None,
@@ -69,8 +73,8 @@ class Callbacks(NervanaObject):
         serialize: int = 0,
         history: int = 1,
         model_file: str | None = None,
-        eval_set: Any = None,
-        metric: Any = None,
+        eval_set: Dataset | None = None,
+        metric: MetricLike | None = None,
         log_token: str | None = None,
         multicost: bool = False,
     ) -> None:
@@ -81,8 +85,8 @@ class Callbacks(NervanaObject):
         self.output_file = output_file if is_rank_zero() else None  # data parallel: rank 0
         self.save_path = save_path
         self.model_file = model_file
-        self.callbacks: list[Callback] = []
-        self._hooks: dict[str, list[Callback]] = {}
+        self.callbacks: list[CallbackLike] = []
+        self._hooks: dict[str, list[CallbackLike]] = {}
         self.callback_data: dict[str, Any] = {}
         self.epoch_marker = 0
         self._old_sigint: Any = None
@@ -96,14 +100,14 @@ class Callbacks(NervanaObject):
         self.add_callback(TrainMulticostCallback() if multicost else TrainCostCallback())
         if progress_bar:
             self.add_callback(ProgressBarCallback())
-        if eval_freq and metric is not None:
+        if eval_freq and metric is not None and eval_set is not None:  # eval_set checked above
             self.add_callback(MetricCallback(eval_set, metric, eval_freq))
         if save_path:
             self.add_callback(SerializeModelCallback(save_path, max(serialize, 1), history))
         self.add_callback(TrainLoggerCallback())
         self.add_callback(RunTimerCallback())
 
-    def add_callback(self, callback: Callback, insert_pos: int | None = None) -> None:
+    def add_callback(self, callback: CallbackLike, insert_pos: int | None = None) -> None:
         """Append ``callback``, or insert it at ``insert_pos`` (one marked ``rank_zero_only``
         is left out on the other ranks of a data-parallel job)."""
         if getattr(callback, "rank_zero_only", False) and not is_rank_zero():
@@ -180,7 +184,7 @@ class Callbacks(NervanaObject):
         if self.output_file is not None:
             _h5.write_file(self.output_file, self.callback_data)
 
-    def _overriding(self, hook: str) -> list[Callback]:
+    def _overriding(self, hook: str) -> list[CallbackLike]:
         """Callbacks that implement ``hook`` (the base class's no-op is skipped per minibatch)."""
         cached = self._hooks.get(hook)
         if cached is None:
@@ -324,7 +328,7 @@ class LossCallback(Callback):
     Stored in ``callback_data['cost/loss']`` (and the time taken in ``'time/loss'``).
     """
 
-    def __init__(self, eval_set: Any, epoch_freq: int = 1) -> None:
+    def __init__(self, eval_set: Dataset, epoch_freq: int = 1) -> None:
         super().__init__(epoch_freq=epoch_freq)
         self.eval_set = eval_set
 
@@ -354,7 +358,7 @@ def _declare_per_eval(callback_data: dict, key: str, epochs: int, freq: int) -> 
 class MetricCallback(Callback):
     """Every ``epoch_freq`` epochs, ``model.eval(eval_set, metric)`` into ``metrics/<name>``."""
 
-    def __init__(self, eval_set: Any, metric: Any, epoch_freq: int = 1) -> None:
+    def __init__(self, eval_set: Dataset, metric: MetricLike, epoch_freq: int = 1) -> None:
         if isinstance(metric, type):
             raise ValueError(
                 f"MetricCallback needs a metric instance, got the class {metric.__name__}; "

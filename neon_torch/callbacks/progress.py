@@ -98,7 +98,7 @@ class ProgressBarCallback(Callback):
         if self._bar is not None and (last or now - self._last >= self.update_thresh_s):
             self._redraw(callback_data, model, exact=last)
         elif not self._tty and last:
-            self._line = self._final_line(callback_data, model)
+            self._line: str | None = self._final_line(callback_data, model)
 
     def _redraw(self, callback_data: dict, model: Any, exact: bool) -> None:
         self._last = now = time.monotonic()

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._types import Dataset
 from ..compat._logger import neon_logger
 from ..data.ticker import Ticker
 from ..errors import ShapeMismatchError
@@ -28,7 +29,7 @@ class WatchTickerCallback(Callback):
         ShapeMismatchError: ``valid_set`` is not a ``Ticker``.
     """
 
-    def __init__(self, model: Any, valid_set: Any, epoch_freq: int = 1) -> None:
+    def __init__(self, model: Any, valid_set: Dataset, epoch_freq: int = 1) -> None:
         super().__init__(epoch_freq=epoch_freq)
         self.model = model
         self.valid_set = valid_set

@@ -123,8 +123,8 @@ class NeonFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         name = module.__name__
         if module.__spec__ is not None and module.__spec__.submodule_search_locations is not None:
             module.__path__ = []
-        module.__getattr__ = _make_getattr(name, module)  # type: ignore[method-assign]
-        module.__all__ = _all_names(name)
+        module.__getattr__ = _make_getattr(name, module)  # type: ignore[method-assign]  # module-level __getattr__
+        module.__all__ = _all_names(name)  # type: ignore[attr-defined]  # set on a plain module
 
 
 def installed_finder() -> NeonFinder | None:

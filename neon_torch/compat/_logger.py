@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, cast
 
 __all__ = ["DISPLAY", "neon_logger"]
 
 DISPLAY = 41
 logging.addLevelName(DISPLAY, "DISPLAY")
-neon_logger = logging.getLogger("neon")
+
+if TYPE_CHECKING:
+
+    class _NeonLogger(logging.Logger):
+        """What the checker sees: a Logger with neon's ``display`` (added below)."""
+
+        def display(self, message: str, *args: object) -> None: ...
+
+
+neon_logger = cast("_NeonLogger", logging.getLogger("neon"))
 
 
 def _display(message: str, *args: object) -> None:
@@ -16,4 +26,4 @@ def _display(message: str, *args: object) -> None:
     neon_logger.log(DISPLAY, message, *args)
 
 
-neon_logger.display = _display  # type: ignore[attr-defined]
+neon_logger.display = _display  # type: ignore[method-assign]  # neon adds it to its logger

@@ -6,6 +6,7 @@ torch's usual names (``bias``, ``weight``, ``running_mean``, ...).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -205,9 +206,9 @@ class TreePaths(nn.Module):
 
     def __init__(
         self,
-        segments: list[nn.Module],
+        segments: Sequence[nn.Module],
         taps: list[int],
-        branches: list[nn.Module],
+        branches: Sequence[nn.Module],
         trunk_only: bool,
     ) -> None:
         super().__init__()
@@ -285,7 +286,7 @@ class SequenceRNN(_ZeroStateMixin, nn.RNN):
         )
         self.time_last = time_last
 
-    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]  # one-tensor forward
         x = _steps(x, self.time_last)
         kernel = torch.rnn_tanh if self.nonlinearity == "tanh" else torch.rnn_relu
         return self._run(kernel, x, self._zero_state(x))
@@ -309,7 +310,7 @@ class SequenceLSTM(_ZeroStateMixin, nn.LSTM):
         super().__init__(input_size, hidden_size, batch_first=True, bidirectional=bidirectional)
         self.time_last = time_last
 
-    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]  # one-tensor forward
         x = _steps(x, self.time_last)
         zeros = self._zero_state(x)
         return self._run(torch.lstm, x, (zeros, zeros))
@@ -520,5 +521,5 @@ class TokenEmbedding(nn.Embedding):
     """``nn.Embedding`` that takes ``(N, L)`` (or ``(N, 1, L)``) token ids of any numeric
     dtype (floats are truncated, as neon does) and returns ``(N, L, embedding_dim)``."""
 
-    def forward(self, ids: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(self, ids: Tensor) -> Tensor:
         return super().forward(ids.reshape(ids.shape[0], -1).long())

@@ -56,7 +56,7 @@ class PTB(Dataset):
 
     def gen_iterators(self) -> dict[str, Any]:
         paths = self.load_data()
-        common = {
+        common: dict[str, Any] = {
             "tokenizer": self.tokenizer,
             "onehot_input": self.onehot_input,
             "reverse_target": self.reverse_target,
@@ -123,7 +123,7 @@ class SICK(Dataset):
         self.file_paths = [self.gen_filename(phase) for phase in self.filemap]
         self.sizes = list(self.filemap.values())
         url = "http://alt.qcri.org/semeval2014/task1/data/uploads/"
-        super().__init__(self.file_paths, url, self.sizes, path)  # type: ignore[arg-type]
+        super().__init__(self.file_paths, url, self.sizes, path)  # type: ignore[arg-type]  # neon's positional form
 
     @staticmethod
     def gen_zipname(phase: str) -> str:

@@ -158,7 +158,7 @@ class ArrayIterator(NervanaDataIterator):
         if self._checksum is None:
             crc = 0
             for a in [*self._host_x, *([] if self._host_y is None else [self._host_y])]:
-                crc = zlib.crc32(np.ascontiguousarray(a).view(np.uint8).reshape(-1), crc)
+                crc = zlib.crc32(np.ascontiguousarray(a).view(np.uint8).reshape(-1).data, crc)
             self._checksum = crc
         return self._checksum
 
@@ -200,7 +200,8 @@ class ArrayIterator(NervanaDataIterator):
             self._y = None
         elif self.make_onehot:
             labels = torch.as_tensor(self._host_y, device=be.device)
-            self._y = torch.nn.functional.one_hot(labels, self.nclass).to(be.torch_dtype)
+            depth: int = self.nclass  # type: ignore[assignment]  # None is refused in _targets
+            self._y = torch.nn.functional.one_hot(labels, depth).to(be.torch_dtype)
         else:
             self._y = torch.as_tensor(self._host_y, dtype=be.torch_dtype).to(be.device)
         self._device = be.device
@@ -224,7 +225,7 @@ class ArrayIterator(NervanaDataIterator):
             return torch.as_tensor(self._neon_y.reshape(-1, 1).astype(np.int32), device=be.device)
         return torch.as_tensor(self._neon_y, dtype=be.torch_dtype, device=be.device)
 
-    @property
+    @property  # type: ignore[misc]  # computed here, never assigned
     def nbatches(self) -> int:
         """``ceil((ndata - start) / bsz)``: minibatches left in the current epoch."""
         bsz = self._bsz()
@@ -259,7 +260,7 @@ class ArrayIterator(NervanaDataIterator):
         for i1 in range(self.start, self.ndata, bsz):
             xs = [self._take(x, i1 + first, rows) for x in self._x]
             for v in xs:  # a stateful first recurrent layer resets on a new source, as neon
-                v.neon_source = self
+                v.neon_source = self  # type: ignore[attr-defined]  # marks the torch tensor
             x: Any = xs if self._multi else xs[0]
             t = x if self._y is None else self._take(self._y, i1 + first, rows)
             if i1 + bsz > self.ndata:

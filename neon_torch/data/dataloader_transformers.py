@@ -62,7 +62,7 @@ class DataLoaderTransformer(NervanaDataIterator):
             raise AttributeError(key)
         return getattr(self.dataloader, key)
 
-    @property
+    @property  # type: ignore[misc]  # computed here, never assigned
     def nbatches(self) -> int:
         """The wrapped loader's minibatches per epoch."""
         return self.dataloader.nbatches
@@ -121,7 +121,7 @@ class DataLoaderAdapter(DataLoaderTransformer):
         bsz = current_backend().bsz
         return bsz if bsz > 0 else int(self.dataloader.batch_size)
 
-    @property
+    @property  # type: ignore[misc]  # computed here, never assigned
     def nbatches(self) -> int:
         """``ceil(ndata / be.bsz)``."""
         return -(-int(self.dataloader.ndata) // self._bsz())
@@ -194,7 +194,7 @@ class TypeCast(DataLoaderTransformer):
     """Element ``index`` converted to ``dtype`` (a numpy or torch dtype), on the device."""
 
     def __init__(self, dataloader: Any, index: int, dtype: Any, *args: Any, **kwargs: Any) -> None:
-        super().__init__(dataloader, index=index, *args, **kwargs)  # noqa: B026 - neon's call
+        super().__init__(dataloader, index=index, *args, **kwargs)  # type: ignore[misc]  # noqa: B026 - neon's call form
         self.dtype = _torch_dtype(dtype)
 
     def transform(self, t: Tensor) -> Tensor:
@@ -213,7 +213,7 @@ class Retuple(DataLoaderTransformer):
         *args: Any,
         **kwargs: Any,
     ) -> None:
-        super().__init__(dataloader, index=None, *args, **kwargs)  # noqa: B026 - neon's call
+        super().__init__(dataloader, index=None, *args, **kwargs)  # type: ignore[misc]  # noqa: B026 - neon's call form
         self._data = tuple(data)
         self._target = tuple(target)
 
@@ -245,7 +245,7 @@ class BGRMeanSubtract(DataLoaderTransformer):
         *args: Any,
         **kwargs: Any,
     ) -> None:
-        super().__init__(dataloader, index=index, *args, **kwargs)  # noqa: B026 - neon's call
+        super().__init__(dataloader, index=index, *args, **kwargs)  # type: ignore[misc]  # noqa: B026 - neon's call form
         self.pixel_mean = np.asarray(pixel_mean, dtype=np.float64)
 
     def transform(self, t: Tensor) -> Tensor:
@@ -268,7 +268,7 @@ class ValueNormalize(DataLoaderTransformer):
         *args: Any,
         **kwargs: Any,
     ) -> None:
-        super().__init__(dataloader, index=index, *args, **kwargs)  # noqa: B026 - neon's call
+        super().__init__(dataloader, index=index, *args, **kwargs)  # type: ignore[misc]  # noqa: B026 - neon's call form
         self.xmin, xmax = (float(v) for v in source_range)
         self.ymin, ymax = (float(v) for v in target_range)
         self.xspan, self.yspan = xmax - self.xmin, ymax - self.ymin
@@ -293,7 +293,7 @@ class DumpImage(DataLoaderTransformer):
         *args: Any,
         **kwargs: Any,
     ) -> None:
-        super().__init__(dataloader, index=index, *args, **kwargs)  # noqa: B026 - neon's call
+        super().__init__(dataloader, index=index, *args, **kwargs)  # type: ignore[misc]  # noqa: B026 - neon's call form
         self.image_index = int(image_index)
         self.outshape = tuple(int(v) for v in outshape)
         self.output_directory = output_directory or "/tmp"

@@ -62,7 +62,7 @@ class Dataset:
     def filepath(self, filename: str | None = None) -> str:
         """Where ``filename`` (default: the dataset's file) lives, downloaded if absent."""
         name = filename or self.filename
-        dest = os.path.join(self._valid_path_append(self.path), name)  # type: ignore[arg-type]
+        dest = os.path.join(self._valid_path_append(self.path), name)  # type: ignore[arg-type]  # filename set by the subclass
         if not os.path.exists(dest):
             self.fetch_dataset(self.url, name, dest, self.size)
         return dest

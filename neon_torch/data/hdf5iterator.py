@@ -83,7 +83,7 @@ class HDF5Iterator(NervanaDataIterator):
     def shape(self) -> Any:
         return self._inner.shape
 
-    @property
+    @property  # type: ignore[misc]  # computed here, never assigned
     def nbatches(self) -> int:
         return self._inner.nbatches
 

@@ -108,7 +108,7 @@ class QA(NervanaDataIterator):
                 for a in (self.story, self.query, self.answer)
             )
             for stream in (story, query):  # a stateful recurrent layer resets on a new source
-                stream.neon_source = self
+                stream.neon_source = self  # type: ignore[attr-defined]  # a marker on the tensor
             self.batch_index += 1
             yield (story, query), answer
 
@@ -171,7 +171,7 @@ class BABI(Dataset):
         self.train = self.vectorize_stories(self.train_parsed)
         self.test = self.vectorize_stories(self.test_parsed)
 
-    def load_data(  # type: ignore[override]
+    def load_data(
         self, path: str = ".", task: str = "qa1_single-supporting-fact", subset: str = "en"
     ) -> tuple[str, str]:
         """The paths of the task's train and test files, as they lie once the archive is

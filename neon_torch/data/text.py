@@ -155,7 +155,7 @@ class Text(NervanaDataIterator):
             raise ValueError("be.bsz is 0; pass batch_size to gen_backend (or set be.bsz).")
         return bsz
 
-    @property
+    @property  # type: ignore[misc]  # computed here, never assigned
     def nbatches(self) -> int:
         """Minibatches per pass (neon: a plain attribute)."""
         return self._nbatches
@@ -188,7 +188,8 @@ class Text(NervanaDataIterator):
             ids, target_ids = self._x[:, k], self._y[:, k]  # (bsz, T)
             x = self._onehot(ids) if self.onehot_input else ids.unsqueeze(1)
             t = self._onehot(target_ids)
-            x.neon_source = self  # a stateful first recurrent layer resets on a new source
+            # a stateful first recurrent layer resets on a new source
+            x.neon_source = self  # type: ignore[attr-defined]  # a marker on the torch tensor
             self.batch_index += 1
             if self.get_prev_target:
                 yield (x, self._previous(t, target_ids)), t

@@ -160,7 +160,7 @@ def get_google_word2vec_W(
             if len(vector) != record:
                 raise ValueError(f"{fname}: the file ends inside a vector.")
             key = bytes(word)
-            index = vocab.get(key.decode("utf-8", "replace"), vocab.get(key))  # type: ignore[call-overload]
+            index = vocab.get(key.decode("utf-8", "replace"), vocab.get(key))
             if index is not None and index + index_from < nrows:
                 W[index + index_from] = np.frombuffer(vector, dtype="<f4")
                 found.add(index + index_from)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,16 @@ class Task(NervanaObject):
     All samples of a minibatch share one length; the steps past it are zero with mask 0.
     Random draws come from numpy's global generator (``np.random``), as in neon.
     """
+
+    # set by each task's constructor (see _pattern_task_shapes)
+    nin: int
+    nout: int
+    vec_size: int
+    seq_len_max: int
+    time_steps_max: int
+    max_columns: int
+    time_steps_func: Callable[..., int]  # steps of a minibatch from its length (and repeats)
+    synthesize: Callable[..., None]
 
     def fetch_io(self, time_steps: int) -> tuple[np.ndarray, np.ndarray]:
         """Zeroed host arrays ``(nin, time_steps · bsz)`` and ``(nout, time_steps · bsz)``."""

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from .._types import Dataset
 from ..errors import UnsupportedNeonFeature
 from .errors import DistributedDataError
 from .state import batch_rows, is_distributed, world_size
@@ -31,7 +32,7 @@ _FIELDS = (
 )
 
 
-def shards(dataset: Any) -> bool:
+def shards(dataset: Dataset) -> bool:
     """True when ``dataset`` is a neon iterator that every rank reads a slice of (in a job)."""
     return is_distributed() and bool(getattr(dataset, "shards_across_ranks", False))
 
@@ -61,7 +62,7 @@ def _fingerprint(dataset: Any, bsz: int) -> list[int]:
     ]
 
 
-def check_dataset(dataset: Any, bsz: int, device: torch.device) -> None:
+def check_dataset(dataset: Dataset, bsz: int, device: torch.device) -> None:
     """Compare ``dataset`` across ranks (one small all-gather); no-op in one process.
 
     A sharded neon iterator (``ArrayIterator``) must be the same on every rank: same samples

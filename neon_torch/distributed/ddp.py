@@ -26,7 +26,7 @@ __all__ = ["global_cost", "wrap"]
 def _sum_hook(state: Any, bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
     """DDP communication hook: all-reduce a gradient bucket as a sum (no division)."""
     work = dist.all_reduce(bucket.buffer(), async_op=True)
-    return work.get_future().then(lambda fut: fut.value()[0])  # type: ignore[union-attr]
+    return work.get_future().then(lambda fut: fut.value()[0])
 
 
 def wrap(module: nn.Module) -> DistributedDataParallel | None:

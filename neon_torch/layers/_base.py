@@ -6,7 +6,7 @@ import contextlib
 import math
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -47,7 +47,7 @@ def parameter_limit(elements: int, source: str) -> Iterator[None]:
     """Within the block, parameters are created as zeros (the caller then fills every one of
     them, from a file) and may hold at most ``elements`` values in all, so a description that
     declares larger layers than its file holds fails before the memory is taken."""
-    token = _LIMIT.set([elements, source])  # type: ignore[list-item]
+    token = _LIMIT.set([elements, source])  # type: ignore[list-item]  # [count, source] pair
     try:
         yield
     finally:
@@ -122,6 +122,14 @@ class Layer(NervanaObject, nn.Module):
     #: on backend Tensors instead of a torch ``forward`` (see :mod:`._neon_style`)
     _neon_style: ClassVar[bool] = False
 
+    if TYPE_CHECKING:
+        # Registered buffers, sub-modules and the attributes neon-style layers set are read
+        # through nn.Module.__getattr__, which torch types as ``Tensor | Module``; they are
+        # whatever the layer stored, so the checker takes them as Any.
+        def __getattr__(self, name: str) -> Any: ...
+
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._neon_style = cls.forward is Layer.forward and cls.fprop is not Layer.fprop
@@ -130,8 +138,9 @@ class Layer(NervanaObject, nn.Module):
         nn.Module.__init__(self)
         NervanaObject.__init__(self, name)
         self.parallelism = parallelism
-        self.in_shape: Shape | None = None
-        self.out_shape: Shape | None = None
+        # per-sample shapes, set by configure() (None until then)
+        self.in_shape: Shape = None  # type: ignore[assignment]  # until configure()
+        self.out_shape: Shape = None  # type: ignore[assignment]  # until configure()
         if self._neon_style:  # the attributes neon's Layer constructor sets
             self.__dict__.update(prev_layer=None, owns_delta=False, has_params=False)
 
@@ -498,8 +507,8 @@ class ParameterLayer(Layer):
                 )
             converted[key] = self._param_to_torch(key, value)
         with torch.no_grad():
-            for key, value in converted.items():
-                targets[key].copy_(value)
+            for key, tensor in converted.items():
+                targets[key].copy_(tensor)
 
     def _param_to_torch(self, key: str, value: np.ndarray) -> Tensor:
         """The neon-layout array of parameter ``key`` as a tensor in the torch tensor's layout.
@@ -587,11 +596,11 @@ class WeightLayer(ParameterLayer):
     """A layer whose one parameter, ``weight``, has neon's ``W`` layout as it is (Linear's
     ``(nout, nin)``, LookupTable's ``(vocab, embedding)``); subclasses create ``weight``."""
 
-    weight: nn.Parameter | None
+    weight: nn.Parameter  # None until allocate()
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.weight]  # type: ignore[list-item]
+        return [self.weight]
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
@@ -601,14 +610,14 @@ class WeightLayer(ParameterLayer):
         return to_numpy(layout.linear_w_from_torch(state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.weight}  # type: ignore[dict-item]
+        return {"W": self.weight}
 
     @property
-    def W(self) -> NeonTensor | None:
+    def W(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's ``W`` as a backend Tensor sharing the weight's storage (writes change it)."""
         return self._neon_param("W")
 
     @property
-    def dW(self) -> NeonTensor | None:
+    def dW(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's ``dW``: the weight's ``.grad`` (summed over the minibatch), or None."""
         return self._neon_grad("W")

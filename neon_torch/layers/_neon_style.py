@@ -103,7 +103,7 @@ class NeonLayerFunction(torch.autograd.Function):
                     "self.deltas) from bprop."
                 )
             grad_x = _batch_first(deltas, layer.in_shape, layer, "bprop").to(grad.dtype)
-        grads = []
+        grads: list[Any] = []
         registered = layer.__dict__.get("_neon_registered", ())
         pairs = neon_param_pairs(layer) if registered else []
         for param, (_w, dw) in zip(registered, pairs, strict=True):

@@ -52,8 +52,10 @@ class BatchNorm(ParameterLayer):
         self.rho = rho
         self.eps = eps
         self.binary = binary
-        self.weight: nn.Parameter | None = None
-        self.bias: nn.Parameter | None = None
+        # a Parameter once allocate() ran (the methods using it check that first)
+        self.weight: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
+        # a Parameter once allocate() ran (the methods using it check that first)
+        self.bias: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
         self.register_buffer("running_mean", None)
         self.register_buffer("running_var", None)
         self._sequence = False
@@ -61,20 +63,20 @@ class BatchNorm(ParameterLayer):
     def configure(self, in_obj: Any) -> BatchNorm:
         super().configure(in_obj)
         shape = self.in_shape
-        self._sequence = layout.is_sequence_shape(shape)  # type: ignore[arg-type]
-        self.nfm = shape if isinstance(shape, int) else shape[0]  # type: ignore[index]
+        self._sequence = layout.is_sequence_shape(shape)
+        self.nfm = shape if isinstance(shape, int) else shape[0]
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         claim_parameters(self, (4, self.nfm))  # beta, gamma, gmean, gvar
         be = current_backend()
-        kw = {"dtype": be.torch_dtype, "device": be.device}
-        self.bias = nn.Parameter(torch.zeros(self.nfm, **kw))  # type: ignore[arg-type]
-        self.weight = nn.Parameter(torch.ones(self.nfm, **kw))  # type: ignore[arg-type]
-        self.register_buffer("running_mean", torch.zeros(self.nfm, **kw))  # type: ignore[arg-type]
-        self.register_buffer("running_var", torch.zeros(self.nfm, **kw))  # type: ignore[arg-type]
+        kw: dict[str, Any] = {"dtype": be.torch_dtype, "device": be.device}
+        self.bias = nn.Parameter(torch.zeros(self.nfm, **kw))
+        self.weight = nn.Parameter(torch.ones(self.nfm, **kw))
+        self.register_buffer("running_mean", torch.zeros(self.nfm, **kw))
+        self.register_buffer("running_var", torch.zeros(self.nfm, **kw))
         self._allocated = True
 
     def forward(self, x: Tensor) -> Tensor:
@@ -98,8 +100,8 @@ class BatchNorm(ParameterLayer):
         )
         with torch.no_grad():
             var = invstd.pow(-2).sub_(self.eps)
-            self.running_mean.mul_(self.rho).add_(mean, alpha=1.0 - self.rho)  # type: ignore[union-attr]
-            self.running_var.mul_(self.rho).add_(var, alpha=1.0 - self.rho)  # type: ignore[union-attr]
+            self.running_mean.mul_(self.rho).add_(mean, alpha=1.0 - self.rho)
+            self.running_var.mul_(self.rho).add_(var, alpha=1.0 - self.rho)
         return y
 
     def _shift_normalize(self, x: Tensor) -> Tensor:
@@ -109,13 +111,13 @@ class BatchNorm(ParameterLayer):
             moved.reshape(self.nfm, -1), self.weight.view(-1, 1), self.bias.view(-1, 1), self.eps
         )
         with torch.no_grad():
-            self.running_mean.mul_(self.rho).add_(mean.view(-1), alpha=1.0 - self.rho)  # type: ignore[union-attr]
-            self.running_var.mul_(self.rho).add_(var.view(-1), alpha=1.0 - self.rho)  # type: ignore[union-attr]
+            self.running_mean.mul_(self.rho).add_(mean.view(-1), alpha=1.0 - self.rho)
+            self.running_var.mul_(self.rho).add_(var.view(-1), alpha=1.0 - self.rho)
         return y.reshape(moved.shape).transpose(0, 1)
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.bias, self.weight]  # type: ignore[list-item]
+        return [self.bias, self.weight]
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {
@@ -123,7 +125,7 @@ class BatchNorm(ParameterLayer):
             "gamma": self.weight,
             "gmean": self.running_mean,
             "gvar": self.running_var,
-        }  # type: ignore[dict-item]
+        }
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
@@ -174,17 +176,17 @@ class BatchNorm(ParameterLayer):
         shape = self.in_shape
         if self._sequence:
             cls: Any = SequenceBatchNorm
-        elif isinstance(shape, int) or len(shape) == 1:  # type: ignore[arg-type]
+        elif isinstance(shape, int) or len(shape) == 1:
             cls = nn.BatchNorm1d
         else:
-            cls = {3: nn.BatchNorm2d, 4: nn.BatchNorm3d}[len(shape)]  # type: ignore[arg-type]
-        w = self.weight.detach()  # type: ignore[union-attr]
+            cls = {3: nn.BatchNorm2d, 4: nn.BatchNorm3d}[len(shape)]
+        w = self.weight.detach()
         bn = cls(self.nfm, eps=self.eps, momentum=1.0 - self.rho, dtype=w.dtype, device=w.device)
         with torch.no_grad():
             bn.weight.copy_(w)
-            bn.bias.copy_(self.bias)  # type: ignore[arg-type]
-            bn.running_mean.copy_(self.running_mean)  # type: ignore[arg-type]
-            bn.running_var.copy_(self.running_var)  # type: ignore[arg-type]
+            bn.bias.copy_(self.bias)
+            bn.running_mean.copy_(self.running_mean)
+            bn.running_var.copy_(self.running_var)
         return bn.eval()
 
     def __str__(self) -> str:
@@ -192,7 +194,7 @@ class BatchNorm(ParameterLayer):
         if shape is None:
             return f"BatchNorm Layer '{self.name}'"
         if self._sequence:
-            nin, steps = shape  # type: ignore[misc]
+            nin, steps = shape  # type: ignore[misc]  # a sequence shape (F, T)
         else:
             nin, steps = shape_size(shape), 1
         return (

@@ -5,7 +5,7 @@ backward (the power-of-two arithmetic lives in :mod:`._shift`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -45,7 +45,7 @@ class BinaryLinear(Linear):
     def to_torch(self) -> nn.Module:
         """``nn.Linear(nin, nout, bias=False)`` holding the binarized weights."""
         module = super().to_torch()
-        linear = module[-1] if isinstance(module, nn.Sequential) else module
+        linear = cast("nn.Linear", module[-1] if isinstance(module, nn.Sequential) else module)
         with torch.no_grad():
             linear.weight.copy_(binarize(linear.weight))
         return module

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -17,8 +17,15 @@ from ._base import Layer, ParameterLayer, flatten_layers
 __all__ = ["LayerContainer", "Sequential"]
 
 
+def _layer_list(layers: Iterable[Layer]) -> Sequence[Layer]:
+    """``nn.ModuleList(layers)`` (registers the children), typed as the Layers it holds."""
+    return cast("Sequence[Layer]", nn.ModuleList(layers))
+
+
 class LayerContainer(Layer):
     """Base of containers: holds child layers in an ``nn.ModuleList`` named ``layers``."""
+
+    layers: Sequence[Layer]  # an nn.ModuleList of Layers (see _layer_list)
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
@@ -86,7 +93,7 @@ class Sequential(LayerContainer):
 
     def __init__(self, layers: Any, name: str | None = None) -> None:
         super().__init__(name)
-        self.layers = nn.ModuleList(flatten_layers(layers))
+        self.layers = _layer_list(flatten_layers(layers))
         if len(self.layers) == 0:
             raise ValueError("Sequential needs at least one layer, got an empty list.")
         self._delta_memory: Any = None
@@ -115,7 +122,7 @@ class Sequential(LayerContainer):
                 layer.delta_memory = weakref.ref(memory)
         return memory
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         owners = [layer for layer in self.layers if layer.owns_output]
         if owners:
             owners[-1].allocate()

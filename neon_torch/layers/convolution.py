@@ -69,7 +69,8 @@ class _ConvolutionBase(ParameterLayer):
             parse_axes(padding, "pad", 0, where),
             parse_axes(dilation, "dil", 1, where),
         )
-        self.weight: nn.Parameter | None = None
+        # a Parameter once allocate() ran (the methods using it check that first)
+        self.weight: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
         self._volumetric = False
         self._squeeze_depth = False
         self._channels_last = False
@@ -80,13 +81,13 @@ class _ConvolutionBase(ParameterLayer):
         shape = self.in_shape
         where = f"{type(self).__name__} {self.name!r}"
         spatial = image_spatial(shape, where)
-        self._volumetric = len(shape) == 4  # type: ignore[arg-type]
+        self._volumetric = len(shape) == 4  # type: ignore[arg-type]  # an image shape
         if not self._volumetric and self.window.kernel[0] != 1:
             raise ShapeMismatchError(
                 f"{where} has a 3-D filter {self.fshape!r} but 2-D input {shape}; 3-D filters "
                 "need (C, D, H, W) input."
             )
-        self.nchannels = shape[0]  # type: ignore[index]
+        self.nchannels = shape[0]  # type: ignore[index]  # an image shape
         out = tuple(
             self._out_size(size, k, s, p, d)
             for size, k, s, p, d in zip(spatial, *self._window_axes(), strict=True)
@@ -124,7 +125,7 @@ class _ConvolutionBase(ParameterLayer):
         return self.nchannels, self.nmaps
 
     # -- parameters ---------------------------------------------------------------------------
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         rows, cols = self._weight_maps()
@@ -134,7 +135,7 @@ class _ConvolutionBase(ParameterLayer):
         self._channels_last = current_backend().channels_last and not self._volumetric
         if self._channels_last:
             self.weight.data = self.weight.data.contiguous(memory_format=torch.channels_last)
-        self._args = self._torch_args()
+        self._args: dict[str, Any] = self._torch_args()
         self._allocated = True
 
     def _allocate_extra(self) -> None:
@@ -146,14 +147,14 @@ class _ConvolutionBase(ParameterLayer):
     def _param_to_torch(self, key: str, value: np.ndarray) -> Tensor:
         if key != "W":
             return super()._param_to_torch(key, value)
-        return torch.as_tensor(self._w_to_torch(value), dtype=self.weight.dtype)  # type: ignore[union-attr]
+        return torch.as_tensor(self._w_to_torch(value), dtype=self.weight.dtype)
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.weight]  # type: ignore[list-item]
+        return [self.weight]
 
     def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.weight}  # type: ignore[dict-item]
+        return {"W": self.weight}
 
     def _neon_view(self, key: str, t: Tensor) -> NeonTensor:
         if key != "W":
@@ -162,14 +163,14 @@ class _ConvolutionBase(ParameterLayer):
         return NeonTensor(layout.conv_w_from_torch(t))
 
     @property
-    def W(self) -> NeonTensor | None:
+    def W(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's ``W`` ``(C·R·S, K)`` as a backend Tensor; it shares the torch weight's
         storage (writes change the layer) unless the weight is in ``channels_last`` format,
         where it is a copy."""
         return self._neon_param("W")
 
     @property
-    def dW(self) -> NeonTensor | None:
+    def dW(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's ``dW``: the weight's ``.grad`` in neon's ``(C·R·S, K)`` layout, or None."""
         return self._neon_grad("W")
 
@@ -204,7 +205,7 @@ class _ConvolutionBase(ParameterLayer):
         from ..convert.modules import DropDepth
 
         self._check_allocated()
-        w = self.weight.detach()  # type: ignore[union-attr]
+        w = self.weight.detach()
         bias = getattr(self, "bias", None)
         in_maps, out_maps = (
             (w.shape[0], w.shape[1]) if self._transposed else (w.shape[1], w.shape[0])
@@ -227,7 +228,7 @@ class _ConvolutionBase(ParameterLayer):
         with torch.no_grad():
             conv.weight.copy_(w)
             if isinstance(bias, Tensor):
-                conv.bias.copy_(bias.detach())  # type: ignore[union-attr]
+                conv.bias.copy_(bias.detach())
         return nn.Sequential(conv, DropDepth()) if self._squeeze_depth else conv
 
     def __str__(self) -> str:
@@ -306,7 +307,8 @@ class Convolution_bias(Convolution):
                 "...); use Convolution for a convolution without bias."
             )
         self.bias_init = bias
-        self.bias: nn.Parameter | None = None
+        # a Parameter once allocate() ran (the methods using it check that first)
+        self.bias: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
 
     def _allocate_extra(self) -> None:
         b = self._fill(self.bias_init, (self.nmaps, 1))
@@ -319,10 +321,10 @@ class Convolution_bias(Convolution):
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.weight, self.bias]  # type: ignore[list-item]
+        return [self.weight, self.bias]
 
     def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.weight, "weight_bias": self.bias}  # type: ignore[dict-item]
+        return {"W": self.weight, "weight_bias": self.bias}
 
     @property
     def weight_bias(self) -> NeonTensor | None:

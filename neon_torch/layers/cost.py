@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import torch
@@ -50,6 +50,10 @@ class GeneralizedCost(NervanaObject):
         shape = in_obj.out_shape if isinstance(in_obj, Layer) else in_obj
         self._flatten = not (isinstance(shape, tuple) and is_sequence_shape(shape))
 
+    @overload
+    def _views(self, y: Tensor, t: Tensor) -> tuple[Tensor, Tensor]: ...
+    @overload
+    def _views(self, y: Tensor, t: None) -> tuple[Tensor, None]: ...
     def _views(self, y: Tensor, t: Tensor | None) -> tuple[Tensor, Tensor | None]:
         if self._flatten and y.dim() != 2:
             y = y.reshape(y.shape[0], -1)  # (N, C, H, W) -> (N, C·H·W)
@@ -78,7 +82,7 @@ class GeneralizedCost(NervanaObject):
     def get_cost(self, y: Tensor, t: Tensor) -> np.ndarray:
         """neon's ``get_cost``: the batch-mean cost as a ``(1, 1)`` float32 array."""
         self.batch_cost(y, t)
-        return self.cost  # type: ignore[return-value]
+        return self.cost  # type: ignore[return-value]  # set by batch_cost
 
     def get_errors(self, y: Any, t: Any) -> Any:
         """neon's delta for ``y``: ``costfunc.bprop(y, t)``, shaped like ``y``.

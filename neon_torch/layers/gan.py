@@ -40,7 +40,7 @@ class GenerativeAdversarial(LayerContainer):
         self.discriminator = _as_sequential(discriminator)
 
     @property
-    def layers(self) -> list[Any]:  # type: ignore[override]
+    def layers(self) -> list[Any]:  # type: ignore[override]  # neon's read-only list
         """neon's flat list: the generator's layers, then the discriminator's."""
         return list(self.generator.layers) + list(self.discriminator.layers)
 
@@ -51,7 +51,7 @@ class GenerativeAdversarial(LayerContainer):
         self.out_shape = self.discriminator.out_shape
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         self.generator.allocate()
         self.discriminator.allocate()
 
@@ -102,4 +102,4 @@ class GeneralizedGANCost(GeneralizedCost):
     def get_cost(self, y: Tensor, t: Tensor, cost_type: str | None = None) -> np.ndarray:
         """neon's ``get_cost(inputs, targets, cost_type)`` as a ``(1, 1)`` float32 array."""
         self.batch_cost(y, t, cost_type)
-        return self.cost  # type: ignore[return-value]
+        return self.cost  # type: ignore[return-value]  # set by batch_cost

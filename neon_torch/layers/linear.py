@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from .. import layout
 from ..backends.tensor import Tensor as NeonTensor
 from ..registry import neon_type
-from ._base import ParameterLayer, Shape, WeightLayer, shape_size, to_numpy
+from ._base import ParameterLayer, WeightLayer, shape_size, to_numpy
 
 __all__ = ["Bias", "Linear"]
 
@@ -40,7 +40,8 @@ class Linear(WeightLayer):
         super().__init__(init=init, name=name, parallelism=parallelism)
         self.nout_ = int(nout)
         self.bsum = bsum
-        self.weight: nn.Parameter | None = None
+        # a Parameter once allocate() ran (the methods using it check that first)
+        self.weight: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
         self._sequence = False
 
     @property
@@ -53,7 +54,7 @@ class Linear(WeightLayer):
 
     def configure(self, in_obj: Any) -> Linear:
         super().configure(in_obj)
-        shape = cast(Shape, self.in_shape)
+        shape = self.in_shape
         self._sequence = layout.is_sequence_shape(shape)
         if self._sequence:
             self.nin, steps = cast(tuple[int, int], shape)
@@ -63,7 +64,7 @@ class Linear(WeightLayer):
             self.out_shape = self.nout_
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         w = self._fill(self.init, (self.nout_, self.nin))
@@ -79,7 +80,7 @@ class Linear(WeightLayer):
     def to_torch(self) -> nn.Module:
         """``nn.Linear(nin, nout, bias=False)`` (after ``nn.Flatten`` for image inputs)."""
         self._check_allocated()
-        w = self.weight.detach()  # type: ignore[union-attr]
+        w = self.weight.detach()
         linear = nn.Linear(self.nin, self.nout_, bias=False, dtype=w.dtype, device=w.device)
         linear.weight.data.copy_(w)
         if isinstance(self.in_shape, tuple) and not self._sequence:
@@ -108,12 +109,13 @@ class Bias(ParameterLayer):
 
     def __init__(self, init: Any, name: str | None = None) -> None:
         super().__init__(init=init, name=name)
-        self.bias: nn.Parameter | None = None
+        # a Parameter once allocate() ran (the methods using it check that first)
+        self.bias: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
         self._view: tuple[int, ...] = (-1,)
 
     def configure(self, in_obj: Any) -> Bias:
         super().configure(in_obj)
-        shape = cast(Shape, self.in_shape)
+        shape = self.in_shape
         if isinstance(shape, int):
             self.bias_size = shape
         else:
@@ -122,7 +124,7 @@ class Bias(ParameterLayer):
                 self._view = (self.bias_size,) + (1,) * (len(shape) - 1)  # (C, 1, 1)
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         w = self._fill(self.init, (self.bias_size, 1))
@@ -131,11 +133,11 @@ class Bias(ParameterLayer):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check_allocated()
-        return x + self.bias.view(self._view)  # type: ignore[union-attr]
+        return x + self.bias.view(self._view)
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.bias]  # type: ignore[list-item]
+        return [self.bias]
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
@@ -145,15 +147,15 @@ class Bias(ParameterLayer):
         return to_numpy(layout.vector_to_column(state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.bias}  # type: ignore[dict-item]
+        return {"W": self.bias}
 
     @property
-    def W(self) -> NeonTensor | None:
+    def W(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's ``W``: the bias as a ``(bias_size, 1)`` backend Tensor sharing its storage."""
         return self._neon_param("W")
 
     @property
-    def dW(self) -> NeonTensor | None:
+    def dW(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's ``dW``: the bias ``.grad`` as ``(bias_size, 1)``, or None."""
         return self._neon_grad("W")
 
@@ -162,7 +164,7 @@ class Bias(ParameterLayer):
         from ..convert.modules import FeatureBias
 
         self._check_allocated()
-        return FeatureBias(self.bias, layout.is_sequence_shape(self.in_shape))  # type: ignore[arg-type]
+        return FeatureBias(self.bias, layout.is_sequence_shape(self.in_shape))
 
     def fold_into_torch(self, previous: nn.Module) -> bool:
         """Become the ``bias`` of a preceding bias-less ``nn.Linear`` / ``nn.Conv*d`` /
@@ -177,7 +179,7 @@ class Bias(ParameterLayer):
             self.bias_size
         ):
             return False
-        previous.bias = nn.Parameter(self.bias.detach().clone())  # type: ignore[union-attr]
+        previous.bias = nn.Parameter(self.bias.detach().clone())
         return True
 
     def __str__(self) -> str:

@@ -55,15 +55,16 @@ class LookupTable(WeightLayer):
         self.embedding_dim = int(embedding_dim)
         self.update = update
         self.pad_idx = pad_idx
-        self.weight: nn.Parameter | None = None
+        # a Parameter once allocate() ran (the methods using it check that first)
+        self.weight: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
 
     def configure(self, in_obj: Any) -> LookupTable:
         super().configure(in_obj)
-        self.nin, _ = interpret_in_shape(self.in_shape)  # type: ignore[arg-type]
+        self.nin, _ = interpret_in_shape(self.in_shape)
         self.out_shape = (self.embedding_dim, self.nin)
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         w = self._fill(self.init, (self.vocab_size, self.embedding_dim))
@@ -74,7 +75,7 @@ class LookupTable(WeightLayer):
     def _zero_pad_row(self) -> None:
         if self.pad_idx is not None:
             with torch.no_grad():
-                self.weight[self.pad_idx] = 0  # type: ignore[index]
+                self.weight[self.pad_idx] = 0
 
     def forward(self, x: Tensor) -> Tensor:
         self._check_allocated()
@@ -87,7 +88,7 @@ class LookupTable(WeightLayer):
         ids = x.reshape(x.shape[0], self.nin)
         ids = ids.long() if ids.dtype != torch.long else ids  # neon truncates float ids
         self._check_ids(ids)
-        weight = self.weight if self.update else self.weight.detach()  # type: ignore[union-attr]
+        weight = self.weight if self.update else self.weight.detach()
         return F.embedding(ids, weight, padding_idx=self.pad_idx)
 
     def _check_ids(self, ids: Tensor) -> None:
@@ -113,7 +114,7 @@ class LookupTable(WeightLayer):
         from ..convert.modules import TokenEmbedding
 
         self._check_allocated()
-        w = self.weight.detach()  # type: ignore[union-attr]
+        w = self.weight.detach()
         module = TokenEmbedding(
             self.vocab_size, self.embedding_dim, self.pad_idx, device=w.device, dtype=w.dtype
         )

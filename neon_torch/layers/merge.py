@@ -13,7 +13,7 @@ from ..errors import LayerConfigError, ShapeMismatchError
 from ..registry import neon_type
 from ._base import Layer, Shape, resolve_in_shape, shape_size
 from ._grad_scale import applied_alpha, scale_grad
-from .container import LayerContainer, Sequential
+from .container import LayerContainer, Sequential, _layer_list
 
 __all__ = ["MergeBroadcast", "MergeMultistream", "MergeSum", "as_path"]
 
@@ -35,9 +35,9 @@ class _Paths(LayerContainer):
                 f"{type(self).__name__} {self.name!r} needs a non-empty list of paths, got "
                 f"{layers!r}."
             )
-        self.layers = nn.ModuleList([as_path(item) for item in layers])
+        self.layers = _layer_list([as_path(item) for item in layers])
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         for path in self.layers:
             path.allocate()
 
@@ -182,13 +182,13 @@ class MergeMultistream(_Merge):
                 f"MergeMultistream {self.name!r} has {len(self.layers)} paths and needs as many "
                 f"input streams (a dataset whose shape is a list of shapes); got {shapes!r}."
             )
-        self.in_shape = [resolve_in_shape(s) for s in shapes]  # type: ignore[assignment]
-        for path, shape in zip(self.layers, self.in_shape, strict=True):  # type: ignore[arg-type]
+        self.in_shape = [resolve_in_shape(s) for s in shapes]  # type: ignore[assignment]  # one shape per path
+        for path, shape in zip(self.layers, self.in_shape, strict=True):  # type: ignore[arg-type]  # one shape per path
             path.configure(shape)
         self.out_shape = self._merged_shape([path.out_shape for path in self.layers])
         return self
 
-    def forward(self, xs: list[Tensor]) -> Tensor:
+    def forward(self, xs: list[Tensor]) -> Tensor:  # type: ignore[override]  # one input per path
         if not isinstance(xs, (list, tuple)) or len(xs) != len(self.layers):
             got = len(xs) if isinstance(xs, (list, tuple)) else type(xs).__name__
             raise ShapeMismatchError(

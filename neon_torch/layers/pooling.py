@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -110,11 +110,14 @@ class Pooling(Layer):
         shape = self.in_shape
         where = f"Pooling {self.name!r}"
         spatial = image_spatial(shape, where)
-        self._volumetric = len(shape) == 4  # type: ignore[arg-type]
+        self._volumetric = len(shape) == 4  # type: ignore[arg-type]  # an image shape
         kernel = self._kernel or spatial
         if not self._volumetric and kernel[0] != 1:
             raise ShapeMismatchError(f"{where}: 3-D window {self.fshape!r} on 2-D input {shape}.")
-        stride = tuple(g or k for g, k in zip(self._stride_given, kernel, strict=True))
+        stride = cast(
+            "tuple[int, int, int]",
+            tuple(g or k for g, k in zip(self._stride_given, kernel, strict=True)),
+        )
         if any(p >= k for p, k in zip(self._pad, kernel, strict=True) if p):
             raise LayerConfigError(
                 f"{where}: padding {self._pad[1:]} must be smaller than the window "
@@ -129,9 +132,9 @@ class Pooling(Layer):
         check_positive(out, where, shape, self.window)
         self._squeeze_depth = self._volumetric and out[0] == 1
         if self._volumetric and not self._squeeze_depth:
-            self.out_shape = (shape[0], *out)
+            self.out_shape = (shape[0], *out)  # type: ignore[index]  # an image shape (C, ...)
         else:
-            self.out_shape = (shape[0], out[1], out[2])
+            self.out_shape = (shape[0], out[1], out[2])  # type: ignore[index]  # image
         self._plan(spatial, out, caffe)
         return self
 
@@ -140,7 +143,7 @@ class Pooling(Layer):
         explicitly (left ``pad``, right whatever neon's output size needs)."""
         cut = 0 if self._volumetric else 1
         w = self.window
-        self._args = {"kernel_size": w.kernel[cut:], "stride": w.stride[cut:]}
+        self._args: dict[str, Any] = {"kernel_size": w.kernel[cut:], "stride": w.stride[cut:]}
         torch_out = tuple(
             pool_out_size(size, k, s, p, False) if not caffe else _torch_ceil(size, k, s, p)
             for size, k, s, p in zip(spatial, w.kernel, w.stride, w.padding, strict=True)
@@ -159,9 +162,9 @@ class Pooling(Layer):
 
     def forward(self, x: Tensor) -> Tensor:
         self._require_shape()
-        if x.shape[1] != self.in_shape[0]:  # type: ignore[index]
+        if x.shape[1] != self.in_shape[0]:  # type: ignore[index]  # an image shape
             raise ShapeMismatchError(
-                f"Pooling {self.name!r} was configured for {self.in_shape[0]} channels "  # type: ignore[index]
+                f"Pooling {self.name!r} was configured for {self.in_shape[0]} channels "  # type: ignore[index]  # image shape
                 f"(sample shape {self.in_shape}), but received a batch of shape "
                 f"{tuple(x.shape)}."
             )
@@ -169,7 +172,7 @@ class Pooling(Layer):
         if self._native:
             pad = self.window.padding[0 if three else 1 :]
             if self.op == "max":
-                pool = F.max_pool3d if three else F.max_pool2d
+                pool: Callable[..., Tensor] = F.max_pool3d if three else F.max_pool2d
                 y = pool(x, padding=pad, ceil_mode=self._ceil, **self._args)
             else:
                 pool = F.avg_pool3d if three else F.avg_pool2d

@@ -45,7 +45,7 @@ class Reshape(Layer):
 
     def configure(self, in_obj: Any) -> Reshape:
         super().configure(in_obj)
-        in_dims = (self.in_shape,) if isinstance(self.in_shape, int) else tuple(self.in_shape)  # type: ignore[arg-type]
+        in_dims = (self.in_shape,) if isinstance(self.in_shape, int) else tuple(self.in_shape)
         total = math.prod(in_dims)
         dims = list(self._dims)
         if 0 in dims:
@@ -74,9 +74,9 @@ class Reshape(Layer):
         return self
 
     def forward(self, x: Tensor) -> Tensor:
-        x = layout.to_neon_sample_order(x, self.in_shape)  # type: ignore[arg-type]
+        x = layout.to_neon_sample_order(x, self.in_shape)
         y = x.reshape(x.shape[0], *self._target)
-        return layout.from_neon_sample_order(y, self.out_shape)  # type: ignore[arg-type]
+        return layout.from_neon_sample_order(y, self.out_shape)
 
     def to_torch(self) -> nn.Module:
         """:class:`~neon_torch.convert.modules.NeonReshape` with this layer's shapes."""
@@ -85,8 +85,8 @@ class Reshape(Layer):
         self._require_shape()
         return NeonReshape(
             self._target,
-            layout.is_sequence_shape(self.in_shape),  # type: ignore[arg-type]
-            layout.is_sequence_shape(self.out_shape),  # type: ignore[arg-type]
+            layout.is_sequence_shape(self.in_shape),
+            layout.is_sequence_shape(self.out_shape),
         )
 
     def __str__(self) -> str:

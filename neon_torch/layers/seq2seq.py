@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,7 +13,7 @@ from ..backends.backend import current_backend
 from ..errors import LayerConfigError, UnsupportedNeonFeature
 from ..registry import neon_type
 from ._base import Layer
-from .container import LayerContainer, Sequential
+from .container import LayerContainer, Sequential, _layer_list
 from .lookup_table import LookupTable
 from .recurrent._base import RecurrentBase
 from .recurrent.gru import GRU
@@ -43,7 +43,7 @@ class Decoder(Sequential):
         self._recurrent = [layer for layer in self.layers if isinstance(layer, RecurrentBase)]
         self.start_index = start_index
 
-    def run(self, z: Tensor, init_states: list[Tensor | None]) -> Tensor:
+    def run(self, z: Tensor, init_states: Sequence[Tensor | None]) -> Tensor:
         """The decoder on ``z`` ``(N, T, F)``, recurrent layer ``i`` starting from
         ``init_states[i]`` (None: its own rule, zeros with ``reset_cells``)."""
         states = iter(init_states)
@@ -120,7 +120,7 @@ class Seq2Seq(LayerContainer):
         decoder = _container(layers[1], Decoder)
         self.__dict__["encoder"] = encoder  # the children are registered once, in ``layers``
         self.__dict__["decoder"] = decoder
-        self.layers = nn.ModuleList([*encoder.layers, *decoder.layers])
+        self.layers = _layer_list([*encoder.layers, *decoder.layers])
         self.num_encoder_layers = len(encoder.layers)
         if decoder_connections:
             self.decoder_connections = list(decoder_connections)
@@ -152,7 +152,7 @@ class Seq2Seq(LayerContainer):
         self.out_shape = self.decoder.out_shape
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         self.decoder.allocate()
         self.encoder.allocate()
 
@@ -224,7 +224,7 @@ class Seq2Seq(LayerContainer):
         if isinstance(x, (tuple, list)):
             source, z = x
             return self.decoder.run(z, self.encode(source))
-        states = self.encode(x)
+        states: Sequence[Tensor | None] = self.encode(x)
         z = self.start_input(x)
         outputs = []
         with self.one_step():

@@ -37,7 +37,7 @@ class _MeanGrad(torch.autograd.Function):
         return (mean,) * len(grads)
 
 
-def _rec_layer_class(rec_layer: Any) -> type[RecurrentBase]:
+def _rec_layer_class(rec_layer: Any) -> type[GRU] | type[LSTM]:
     """The recurrent class from a class (neon's argument) or its neon type string (what a
     stored description holds)."""
     cls = lookup(rec_layer) if isinstance(rec_layer, str) else rec_layer
@@ -185,7 +185,7 @@ class SkipThought(Sequential):
                 "(source, previous, next sentence), as SentenceHomogenous gives."
             )
         shapes = list(shapes)
-        self.in_shape = shapes
+        self.in_shape = shapes  # type: ignore[assignment]  # one shape per sentence stream
         self.encoder.configure(self.embeddings[0].configure(shapes[0]))
         outs = []
         for embed, decoder, head, shape in zip(
@@ -195,18 +195,18 @@ class SkipThought(Sequential):
             for layer in head:
                 prev = layer.configure(prev)
             outs.append(prev.out_shape)
-        self.out_shape = outs
+        self.out_shape = outs  # type: ignore[assignment]  # one shape per decoder
         self._delta_memory = None
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         fresh = not self.heads[0][0]._allocated
         super().allocate()
         if fresh:  # neon draws both Linears, then ties them
             with torch.no_grad():
                 self.heads[0][0].weight.copy_(self.heads[1][0].weight)
 
-    def forward(self, x: Any) -> list[Tensor]:
+    def forward(self, x: Any) -> list[Tensor]:  # type: ignore[override]  # one output per decoder
         if not isinstance(x, (list, tuple)) or len(x) != 3:
             raise LayerConfigError(
                 f"SkipThought {self.name!r}: expected [source, previous, next] id batches, got "

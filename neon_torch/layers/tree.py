@@ -72,7 +72,7 @@ class Tree(_Paths):
         self.layers[0].configure(in_obj)
         for branch in self.layers[1:]:
             branch.configure(branch.layers[0])
-        self.out_shape = [path.out_shape for path in self.layers]  # type: ignore[assignment]
+        self.out_shape = [path.out_shape for path in self.layers]  # type: ignore[assignment]  # one shape per path
         self._branch_alphas = self._effective_alphas(current_backend().name == "cpu")
         return self
 

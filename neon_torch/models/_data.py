@@ -49,7 +49,7 @@ def from_neon_input(x: Any, shape: Any, source: Any) -> Any:
     if shape is None:
         shape = x.shape[0]
     out = neon_to_batch_first(x.torch, shape).contiguous()
-    out.neon_source = source if source is not None else x
+    out.neon_source = source if source is not None else x  # type: ignore[attr-defined]  # marker
     return out
 
 

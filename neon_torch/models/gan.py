@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .._types import Dataset, OptimizerArg
 from ..backends.backend import current_backend
 from ..backends.tensor import Tensor as NeonTensor
 from ..errors import LayerConfigError, NeonTorchError
@@ -143,7 +144,12 @@ class GAN(Model):
 
     # -- training --------------------------------------------------------------------------
     def fit(
-        self, dataset: Any, cost: Any, optimizer: Any, num_epochs: int, callbacks: Any = None
+        self,
+        dataset: Dataset,
+        cost: Any,
+        optimizer: OptimizerArg,
+        num_epochs: int,
+        callbacks: Any = None,
     ) -> None:
         """Train ``num_epochs`` epochs of neon's GAN loop (see the class docstring)."""
         self.optimizer = optimizer

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from .. import distributed
+from .._types import CostLike, Dataset, MetricLike, OptimizerArg
 from .._values import neon_values
 from .._version import NEON_VERSION
 from ..backends.backend import Backend, NervanaObject, current_backend
@@ -34,6 +35,9 @@ from ._data import (
     to_neon_output,
 )
 from ._state import RunState
+
+if TYPE_CHECKING:
+    from ..callbacks.callbacks import Callbacks
 
 __all__ = ["Model"]
 
@@ -67,7 +71,7 @@ class Model(NervanaObject):
         dataset: Any = None,
         weights_only: bool = False,
         name: str = "model",
-        optimizer: Any = None,
+        optimizer: OptimizerArg | None = None,
     ) -> None:
         super().__init__(name)
         loaded = None
@@ -81,7 +85,7 @@ class Model(NervanaObject):
         if hasattr(self.layers, "layer_dict"):  # neon's SkipThought names its parts here
             self.layer_dict = self.layers.layer_dict
         self.weights_only = weights_only
-        self.optimizer = optimizer
+        self.optimizer: Any = optimizer
         self.cost: Any = None
         self.epoch_index = 0
         self.finished = False
@@ -118,7 +122,7 @@ class Model(NervanaObject):
         return neon_values(self.run_state.total_cost.detach().cpu(), (1, 1))
 
     # -- life cycle -------------------------------------------------------------------------
-    def initialize(self, dataset: Any, cost: Any = None) -> None:
+    def initialize(self, dataset: Any, cost: CostLike | None = None) -> None:
         """Configure shapes from ``dataset`` and allocate parameters; runs once.
 
         ``dataset`` may be an iterator with ``shape``, a plain iterable of ``(x, t)``, or a
@@ -187,8 +191,8 @@ class Model(NervanaObject):
     def _check_input(self, x: Any) -> None:
         expected = self.layers.in_shape
         got = tuple(x.shape[1:])
-        want = (expected,) if isinstance(expected, int) else tuple(expected)  # type: ignore[arg-type]
-        if is_sequence_shape(expected):  # type: ignore[arg-type]
+        want = (expected,) if isinstance(expected, int) else tuple(expected)
+        if is_sequence_shape(expected):
             want = (want[1], want[0])  # batch-first sequences are (N, T, F)
         if got != want:
             first = self.layers.layers[0] if hasattr(self.layers, "layers") else self.layers
@@ -284,11 +288,11 @@ class Model(NervanaObject):
 
     def fit(
         self,
-        dataset: Any,
-        cost: Any,
-        optimizer: Any,
+        dataset: Dataset,
+        cost: CostLike,
+        optimizer: OptimizerArg,
         num_epochs: int,
-        callbacks: Any = None,
+        callbacks: Callbacks | None = None,
     ) -> None:
         """Train until ``epoch_index`` reaches ``num_epochs`` (or a callback sets ``finished``).
 
@@ -317,7 +321,7 @@ class Model(NervanaObject):
                 abort()
             raise
 
-    def eval(self, dataset: Any, metric: Any) -> np.ndarray:
+    def eval(self, dataset: Dataset, metric: MetricLike) -> np.ndarray:
         """Metric values (``metric.metric_names`` order) averaged over the dataset's samples.
 
         Wrapped samples of a neon iterator's last minibatch are left out. Returns a float32
@@ -327,7 +331,7 @@ class Model(NervanaObject):
         self.initialize(dataset)
         total = np.zeros(len(metric.metric_names), dtype=np.float64)
         weight = 0
-        flat = not is_sequence_shape(self.layers.out_shape)  # type: ignore[arg-type]
+        flat = not is_sequence_shape(self.layers.out_shape)
         for y, t, n in _loop.inference_outputs(self, dataset):
             if flat and isinstance(y, Tensor) and y.dim() > 2:  # images: neon's (C·H·W) rows
                 y = y.reshape(y.shape[0], -1)
@@ -347,7 +351,7 @@ class Model(NervanaObject):
         sums = distributed.sum_across_ranks(np.append(total, weight), current_backend().device)
         return neon_values(sums[:-1] / max(sums[-1], 1))
 
-    def get_outputs(self, dataset: Any) -> np.ndarray:
+    def get_outputs(self, dataset: Dataset) -> np.ndarray:
         """Inference outputs for every sample: ``(ndata, nout)``, or ``(ndata, T, nout)`` for
         sequence outputs; image outputs are flattened in (C, H, W) order, as neon's. Data
         parallel: every rank returns all outputs (a DataLoader's in rank order)."""
@@ -357,14 +361,16 @@ class Model(NervanaObject):
         if distributed.is_distributed():
             slice_rows = outputs[0].shape[0] if distributed.shards(dataset) else None
             y = distributed.gather_outputs(y, slice_rows)
-        if not is_sequence_shape(self.layers.out_shape) and y.dim() > 2:  # type: ignore[arg-type]
+        if not is_sequence_shape(self.layers.out_shape) and y.dim() > 2:
             y = y.reshape(y.shape[0], -1)
         ndata = getattr(dataset, "ndata", None)
         if ndata is not None:
             y = y[:ndata]
         return y.cpu().numpy()
 
-    def get_outputs_beam(self, dataset: Any, num_beams: int = 0, steps: int | None = None) -> Any:
+    def get_outputs_beam(
+        self, dataset: Dataset, num_beams: int = 0, steps: int | None = None
+    ) -> Any:
         """Outputs of a :class:`~neon_torch.layers.Seq2Seq` model for every sample.
 
         neon semantics: ``num_beams=0`` gives :meth:`get_outputs`; otherwise each minibatch goes
@@ -409,10 +415,10 @@ class Model(NervanaObject):
 
     def benchmark(
         self,
-        dataset: Any,
+        dataset: Dataset,
         inference: bool = False,
-        cost: Any = None,
-        optimizer: Any = None,
+        cost: CostLike | None = None,
+        optimizer: OptimizerArg | None = None,
         niterations: int = 20,
         nskip: int = 2,
     ) -> dict[str, dict[str, float]]:
@@ -425,7 +431,9 @@ class Model(NervanaObject):
         return _benchmark.benchmark(self, dataset, inference, cost, optimizer, niterations, nskip)
 
     # -- description ------------------------------------------------------------------------
-    def get_description(self, get_weights: bool = False, keep_states: bool = False) -> dict:
+    def get_description(  # type: ignore[override]  # neon's Model takes weight flags, not skip
+        self, get_weights: bool = False, keep_states: bool = False
+    ) -> dict:
         """neon's description: ``neon_version``, ``backend``, ``cost``, ``optimizer`` and
         ``model`` (the layer tree; with ``get_weights`` each parameter layer gains ``params``
         as numpy arrays in neon layout, and with ``keep_states`` its optimizer ``states``)."""

@@ -41,7 +41,9 @@ def _stochastic_round_note(owner: str, stochastic_round: bool) -> None:
         )
 
 
-def _scale_numerator(g: list[Tensor], scale: Tensor | None) -> list[Tensor]:
+def _scale_numerator(
+    g: list[Tensor] | tuple[Tensor, ...], scale: Tensor | None
+) -> list[Tensor] | tuple[Tensor, ...]:
     """``s * g`` for the global norm scale ``s`` (a no-op when clipping is off)."""
     if scale is None:
         return g

@@ -89,7 +89,7 @@ class GradientDescentMomentum(Optimizer):
             )
 
     @property
-    def state_names(self) -> tuple[str, ...]:  # type: ignore[override]
+    def state_names(self) -> tuple[str, ...]:  # type: ignore[override]  # computed per instance
         return ("velocity",) if self.momentum_coef != 0 else ()
 
     def _prepare(self, epoch: int) -> float:

@@ -203,14 +203,14 @@ class Optimizer(NervanaObject):
     # -- state neon keeps on the object (not in .prm files) -------------------------------
     def extra_state(self) -> dict[str, Any]:
         """Counters neon keeps on the optimizer object and never serializes (for checkpoints)."""
-        schedule = getattr(self, "schedule", None)
+        schedule: Any = getattr(self, "schedule", None)
         sched_state = schedule.extra_state() if hasattr(schedule, "extra_state") else {}
         return {"schedule": sched_state} if sched_state else {}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`extra_state` returned."""
         if "schedule" in state:
-            self.schedule.load_extra_state(state["schedule"])  # type: ignore[attr-defined]
+            self.schedule.load_extra_state(state["schedule"])  # type: ignore[attr-defined]  # present when saved
 
     # -- helpers --------------------------------------------------------------------------
     def _group(self, layer_list: list[Any]) -> ParamGroup:
@@ -222,7 +222,9 @@ class Optimizer(NervanaObject):
         return group
 
     @staticmethod
-    def _scaled_grads(grads: list[Tensor], bsz: int, clip_value: float | None) -> list[Tensor]:
+    def _scaled_grads(
+        grads: list[Tensor], bsz: int, clip_value: float | None
+    ) -> list[Tensor] | tuple[Tensor, ...]:
         """``clip(dW / bsz, ±|clip_value|)`` (clipping only when ``clip_value`` is truthy)."""
         g = torch._foreach_div(grads, float(bsz))
         if clip_value:
@@ -234,7 +236,7 @@ class Optimizer(NervanaObject):
     @classmethod
     def _grad_terms(
         cls, grads: list[Tensor], bsz: int, clip_value: float | None
-    ) -> tuple[list[Tensor], float]:
+    ) -> tuple[list[Tensor] | tuple[Tensor, ...], float]:
         """``(g, k)`` such that neon's gradient ``clip(dW / bsz)`` is ``k * g``.
 
         Without ``clip_value`` no copy is made: ``g`` is the summed ``dW`` itself and
@@ -319,7 +321,7 @@ class NeonTorchOptimizer(torch.optim.Optimizer):
         return out
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter with a gradient; returns ``closure()`` if given."""
         loss = None
         if closure is not None:

@@ -11,12 +11,15 @@ import logging
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._object import Describable
 from ..registry import neon_type
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 __all__ = [
     "ExpSchedule",
@@ -31,7 +34,7 @@ _MODULE = "neon.optimizers.optimizer"
 logger = logging.getLogger(__name__)
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeIs[int]:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -135,9 +138,9 @@ class Schedule(Describable):
         if self.step_config is None:
             return float(learning_rate)
         if _is_int(self.step_config):
-            steps = math.floor(epoch / int(self.step_config))  # type: ignore[arg-type]
+            steps = math.floor(epoch / int(self.step_config))
         else:
-            steps = sum(1 for e in self.step_config if epoch >= e)  # type: ignore[union-attr]
+            steps = sum(1 for e in self.step_config if epoch >= e)
         return float(learning_rate * self.change**steps)
 
     def extra_state(self) -> dict[str, Any]:
@@ -165,7 +168,7 @@ class StepSchedule(Schedule):
         owner = type(self).__name__
         epochs = _epoch_list(owner, step_config)
         _rate_list(owner, change, len(epochs))
-        self.step_config = step_config  # type: ignore[assignment]
+        self.step_config = step_config
         self.change = change
         self.steps = 0
 
@@ -192,7 +195,7 @@ class PowerSchedule(Schedule):
         self.steps = 0
 
     def get_learning_rate(self, learning_rate: float, epoch: int) -> float:
-        self.steps = math.floor(epoch / self.step_config)  # type: ignore[operator]
+        self.steps = math.floor(epoch / self.step_config)  # type: ignore[operator]  # an int step_config here
         return float(learning_rate * self.change**self.steps)
 
 

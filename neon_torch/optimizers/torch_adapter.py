@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._types import OptimizerArg, OptimizerLike
 from .optimizer import NeonTorchOptimizer, Optimizer
 
 __all__ = ["NeonTorchOptimizer", "TorchOptimizerStep", "fit_optimizer"]
@@ -67,7 +68,7 @@ class TorchOptimizerStep:
         grads = [p.grad for p in self._params if p.grad is not None]
         if grads:
             torch._foreach_div_(grads, float(bsz))
-        self.torch_optimizer.step()  # type: ignore[union-attr]
+        self.torch_optimizer.step()  # type: ignore[union-attr]  # built before step
 
     def get_description(self, skip: tuple[str, ...] = ()) -> dict[str, Any]:
         """A neon-style description naming the torch class and its scalar defaults (neon
@@ -84,7 +85,7 @@ class TorchOptimizerStep:
         return {"type": name, "config": config}
 
 
-def fit_optimizer(model: Any, optimizer: Any) -> Any:
+def fit_optimizer(model: Any, optimizer: OptimizerArg) -> OptimizerLike:
     """What ``Model.fit`` runs for ``optimizer``: a neon optimizer as is; a
     ``torch.optim.Optimizer`` or a factory callable wrapped in :class:`TorchOptimizerStep`
     (kept on the model, so a later ``fit`` with the same object continues with its state)."""

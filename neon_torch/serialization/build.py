@@ -207,7 +207,7 @@ def _matches(value: Any, annotation: str) -> bool:
     if kind == "bool":
         return isinstance(value, (bool, np.bool_)) or (isinstance(value, _INT) and value in (0, 1))
     if kind == "int":
-        return (
+        return bool(  # a numpy integer compares to a numpy bool
             isinstance(value, _INT)
             and not isinstance(value, bool)
             and -MAX_CONFIG_INT <= value <= MAX_CONFIG_INT

@@ -112,7 +112,7 @@ def read_raw(path: str | os.PathLike[str], verify: bool = True) -> tuple[str, An
                         f"{source}: a gzip file whose content is not a pickle; only gzipped "
                         "neon pickles are read (store neon_torch .prm files unzipped)."
                     )
-                return kind, legacy_pickle.load_pickle(g, source, max_bytes=limit)  # type: ignore[arg-type]
+                return kind, legacy_pickle.load_pickle(g, source, max_bytes=limit)  # type: ignore[arg-type]  # gzip file object
         except (OSError, EOFError, zlib.error) as err:
             raise PrmFormatError(f"{source}: a corrupted gzip file ({err}).") from None
 

@@ -23,7 +23,7 @@ What neon files differ in, and what every description looks like afterwards:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -60,7 +60,7 @@ def normalize(tree: Any, source: str) -> dict[str, Any]:
     return out
 
 
-def _is_description(value: Any) -> bool:
+def _is_description(value: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(value, dict) and isinstance(value.get("type"), str)
 
 

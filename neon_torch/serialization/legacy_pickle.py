@@ -396,7 +396,7 @@ class _Machine:
         self.marks: list[list[Any]] = []
         self.memo: dict[int, Any] = {}
         self.objects = 0
-        self.ops: dict[int, Callable[[], None]] = {
+        self.ops: dict[int, Callable[[], object]] = {
             0x80: self.proto,
             0x95: lambda: self.r.take(8),  # FRAME: a hint only
             0x28: self.mark,  # (

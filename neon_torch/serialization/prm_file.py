@@ -47,7 +47,7 @@ FORMAT_VERSION = 2
 """1: the original format; 2: adds the ``checksum`` metadata (required from version 2)."""
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit
 
-_DTYPES = {
+_DTYPES: dict[np.dtype, str] = {
     np.dtype(np.float64): "F64",
     np.dtype(np.float32): "F32",
     np.dtype(np.float16): "F16",
@@ -119,7 +119,7 @@ def write_prm(path: str | os.PathLike[str], tree: Any) -> None:
 
 
 def _bytes_of(array: np.ndarray) -> memoryview:
-    return memoryview(array.reshape(-1)).cast("B")
+    return array.reshape(-1).data.cast("B")
 
 
 class _Header:

@@ -232,7 +232,5 @@ class BLEUScore(Metric):
         if brevity_penalty and cand_len < ref_len:
             bp = np.exp(1 - float(ref_len) / cand_len)
         self.bleu_n = [100 * bp * np.exp(sum(logprec[: k + 1]) / (k + 1)) for k in range(N)]
-        neon_logger.display(  # type: ignore[attr-defined]
-            "Bleu scores: " + " ".join(str(np.round(v, 2)) for v in self.bleu_n)
-        )
+        neon_logger.display("Bleu scores: " + " ".join(str(np.round(v, 2)) for v in self.bleu_n))
         return self.bleu_n[-1]

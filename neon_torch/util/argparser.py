@@ -209,7 +209,7 @@ class NeonArgparser(argparse.ArgumentParser):
         if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
             if raw.lower() not in _TRUE | _FALSE:
                 self.error(f"config file {path}: {key} expects true or false, got {raw!r}")
-            value = raw.lower() in _TRUE
+            value: Any = raw.lower() in _TRUE
             return value if isinstance(action, argparse._StoreTrueAction) else not value
         if isinstance(action, argparse._CountAction):
             return int(raw)
@@ -263,7 +263,7 @@ class NeonArgparser(argparse.ArgumentParser):
         return values
 
     # -- parsing ---------------------------------------------------------------------------
-    def parse_args(  # type: ignore[override]
+    def parse_args(  # type: ignore[override]  # neon's (gen_be, args) form
         self, gen_be: bool | Sequence[str] = True, args: Sequence[str] | None = None
     ) -> argparse.Namespace:
         """Parse ``sys.argv[1:]`` (or ``args``), configure logging and, with ``gen_be``,
@@ -279,7 +279,7 @@ class NeonArgparser(argparse.ArgumentParser):
             UnsupportedNeonFeature: ``-u`` on the CPU, or ``-d f16``.
         """
         if isinstance(gen_be, (list, tuple)):  # argparse's own call form: parse_args(argv)
-            gen_be, args = True, gen_be
+            args, gen_be = gen_be, True
         argv = list(sys.argv[1:] if args is None else args)
         ns = argparse.Namespace(**self._config_defaults(argv))
         parsed = super().parse_args(argv, namespace=ns)
@@ -372,7 +372,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
         log.setLevel(args.log_thresh)
         log.propagate = False
         for handler in handlers:
-            handler._neon_argparser = True  # type: ignore[attr-defined]
+            handler._neon_argparser = True  # type: ignore[attr-defined]  # a marker on the handler
             log.addHandler(handler)
 
 

@@ -57,7 +57,7 @@ def load_obj(load_path: Any) -> Any:
     head = load_path.read(2)
     rest = load_path
     if head[:2] == b"\x1f\x8b":
-        rest = gzip.GzipFile(fileobj=_Prefixed(head, load_path))  # type: ignore[arg-type]
+        rest = gzip.GzipFile(fileobj=_Prefixed(head, load_path))
     elif head[:1] != b"\x80":
         raise PrmFormatError(
             f"{source}: an open file must hold a neon pickle (optionally gzipped); pass the "
@@ -65,7 +65,7 @@ def load_obj(load_path: Any) -> Any:
         )
     else:
         rest = _Prefixed(head, load_path)
-    return load_pickle(rest, str(source))  # type: ignore[arg-type]
+    return load_pickle(rest, str(source))
 
 
 class _Prefixed(io.RawIOBase):

@@ -147,7 +147,7 @@ class Provider:
         if isinstance(self.etl, ImageETL):  # Pillow reads FILE elements from their path
             img = self.etl.decode(value if kind == "FILE" else read_element(kind, value))
             if "params" not in shared:
-                shared["params"] = self.image_aug.make_params(  # type: ignore[union-attr]
+                shared["params"] = self.image_aug.make_params(  # type: ignore[union-attr]  # set with the image etl
                     rng, img.size[0], img.size[1], self.etl.width, self.etl.height
                 )
             return [self.etl.transform(img, shared["params"])]

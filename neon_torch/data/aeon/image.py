@@ -289,7 +289,7 @@ class ImageETL:
         return resize(pil, width, height)
 
     def _shape(self) -> tuple[int, int, int]:
-        return tuple(v for _, v in self.axes)  # type: ignore[return-value]
+        return tuple(v for _, v in self.axes)  # type: ignore[return-value]  # three axes
 
     @staticmethod
     def _photometric(img: np.ndarray, p: ImageParams) -> np.ndarray:

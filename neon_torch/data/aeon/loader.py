@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -126,7 +126,7 @@ class DataLoader:
             raise AeonConfigError(f"aeon etl={etl!r}; expected a non-empty list of etl dicts.")
         self.providers = [make_provider(e, list(cfg["augmentation"] or [])) for e in etl]
         seed = int(cfg["random_seed"])
-        self._seed = seed if seed else int(np.random.SeedSequence().entropy % (2**63))
+        self._seed = seed if seed else int(cast(int, np.random.SeedSequence().entropy) % (2**63))
         self.manifest = Manifest.read(
             str(cfg["manifest_filename"]),
             str(cfg["manifest_root"] or ""),

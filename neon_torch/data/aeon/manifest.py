@@ -164,7 +164,7 @@ class Manifest:
         (``shuffle_manifest``/``shuffle_enable``), drew a new block order for every pass after
         the first; the records inside a block keep their order.
         """
-        order: Sequence[int] = range(len(self.blocks))
+        order: Sequence[int] | np.ndarray = range(len(self.blocks))
         if reshuffle and pass_index > 0 and len(self.blocks) > 1:
             order = np.random.default_rng([seed, pass_index]).permutation(len(self.blocks))
         return [i for b in order for i in self.blocks[b]]

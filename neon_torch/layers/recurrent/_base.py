@@ -42,7 +42,7 @@ def interpret_in_shape(shape: Shape) -> tuple[int, int]:
 
 def sequence_input(layer: Layer, x: Tensor, nin: int, nsteps: int) -> Tensor:
     """``x`` as a ``(N, T, nin)`` sequence, or a :class:`ShapeMismatchError` naming the layer."""
-    seq = layout.as_sequence(x, layer.in_shape)  # type: ignore[arg-type]
+    seq = layout.as_sequence(x, layer.in_shape)
     if seq.dim() != 3 or tuple(seq.shape[1:]) != (nsteps, nin):
         raise ShapeMismatchError(
             f"Layer {layer.name!r} ({type(layer).__name__}) was configured for sequences of "
@@ -118,13 +118,13 @@ class RecurrentBase(ParameterLayer):
         self.init_inner = init_inner
         self.activation = activation
         self.reset_cells = reset_cells
-        self.W: nn.Parameter | None = None
+        self.W: nn.Parameter = None  # type: ignore[assignment]  # None until allocate()
         self._state: tuple[Tensor, ...] | None = None
         self.init_state: Tensor | None = None  # the next call's first state, once (Seq2Seq)
         self._reads_data = False
         self._source: Any = None
 
-    @property
+    @property  # type: ignore[misc]  # computed here, never assigned
     def nout(self) -> int:  # neon's attribute: hidden units per direction
         return self.output_size
 
@@ -135,11 +135,11 @@ class RecurrentBase(ParameterLayer):
     def configure(self, in_obj: Any) -> RecurrentBase:
         super().configure(in_obj)
         self._reads_data = not isinstance(in_obj, Layer)
-        self.nin, self.nsteps = interpret_in_shape(self.in_shape)  # type: ignore[arg-type]
+        self.nin, self.nsteps = interpret_in_shape(self.in_shape)
         self.out_shape = (self.directions * self.output_size, self.nsteps)
         return self
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         nin, nout, d = self._nin_per_direction, self.output_size, self.directions
@@ -180,7 +180,7 @@ class RecurrentBase(ParameterLayer):
         return self._packed_view(self.W, 2)
 
     @property
-    def dW(self) -> NeonTensor | None:
+    def dW(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's packed gradient ``dW`` (``W.grad``) as a backend Tensor, or None."""
         grad = None if self.W is None else self.W.grad
         return None if grad is None else NeonTensor(grad)
@@ -207,7 +207,7 @@ class RecurrentBase(ParameterLayer):
         out = self.outputs
         if out is None:
             return None
-        steps = self.out_shape[1]  # type: ignore[index]
+        steps = self.out_shape[1]  # type: ignore[index]  # a sequence shape (F, T)
         n = out.shape[1] // steps
         return [out[:, t * n : (t + 1) * n] for t in range(steps)]
 
@@ -264,7 +264,7 @@ class RecurrentBase(ParameterLayer):
     # -- parameters -------------------------------------------------------------------------
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.W]  # type: ignore[list-item]
+        return [self.W]
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
@@ -274,7 +274,7 @@ class RecurrentBase(ParameterLayer):
         return to_numpy(layout.recurrent_w_from_torch(state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.W}  # type: ignore[dict-item]
+        return {"W": self.W}
 
     def __str__(self) -> str:
         return (

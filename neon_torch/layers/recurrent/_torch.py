@@ -35,7 +35,7 @@ def torch_weights(layer: RecurrentBase, split_inputs: bool = False) -> _Weights:
     """``(weight_ih, weight_hh, bias)`` copies per direction, in torch's gate order."""
     layer._check_allocated()
     return layout.recurrent_w_to_torch_gates(
-        layer.W.detach(),  # type: ignore[union-attr]
+        layer.W.detach(),
         layer.nin,
         layer.output_size,
         layer.ngates,

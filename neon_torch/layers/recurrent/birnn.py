@@ -212,7 +212,7 @@ class BiBNRNN(BiRNN):
         self.rho = 0.9
         self.eps = 1e-3
 
-    def allocate(self) -> None:
+    def allocate(self) -> None:  # type: ignore[override]  # torch-style: no neon output buffers
         if self._allocated:
             return
         super().allocate()
@@ -266,7 +266,7 @@ class BiBNRNN(BiRNN):
 
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
-        return [self.W, self.beta, self.gamma]  # type: ignore[list-item]
+        return [self.W, self.beta, self.gamma]
 
     def neon_params(self) -> dict[str, np.ndarray]:
         params = super().neon_params()
@@ -280,7 +280,7 @@ class BiBNRNN(BiRNN):
         return layout.vector_to_column(state).detach().cpu().numpy().copy()
 
     def _torch_tensors(self) -> dict[str, Tensor]:
-        return {"W": self.W, "gmean": self.gmean, "gvar": self.gvar}  # type: ignore[dict-item]
+        return {"W": self.W, "gmean": self.gmean, "gvar": self.gvar}
 
 
 @neon_type("neon.layers.recurrent.BiSum", "neon.layers.BiSum")
@@ -293,7 +293,7 @@ class BiSum(Layer):
 
     def configure(self, in_obj: Any) -> BiSum:
         super().configure(in_obj)
-        self.nin, self.nsteps = interpret_in_shape(self.in_shape)  # type: ignore[arg-type]
+        self.nin, self.nsteps = interpret_in_shape(self.in_shape)
         if self.nin % 2:
             raise LayerConfigError(
                 f"BiSum {self.name!r}: the input needs an even number of features, got {self.nin}."

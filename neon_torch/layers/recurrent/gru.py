@@ -49,7 +49,7 @@ def gru_unroll(
     for t in range(x.shape[1]):
         h = _gru_step(xp[:, t], w_rec, h, act, gate_act, t == 0 and truncate_first)
         outs.append(h)
-    return stack_steps(outs), h  # type: ignore[return-value]
+    return stack_steps(outs), h  # type: ignore[return-value]  # h is set by the loop
 
 
 @neon_type("neon.layers.recurrent.GRU", "neon.layers.GRU")

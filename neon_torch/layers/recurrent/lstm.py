@@ -74,7 +74,7 @@ def lstm_unroll(
     for t in range(x.shape[1]):
         state = lstm_step(xp[:, t], w_rec, state, act, gate_act, t == 0, h_given and t == 0)
         outs.append(state[0])
-    return stack_steps(outs), state  # type: ignore[return-value]
+    return stack_steps(outs), state  # type: ignore[return-value]  # the (h, c) pair
 
 
 @neon_type("neon.layers.recurrent.LSTM", "neon.layers.LSTM")
@@ -144,7 +144,7 @@ class LSTM(RecurrentBase):
                 self.weights()[0],
                 self.activation,
                 self.gate_activation,
-                carried,
+                carried,  # type: ignore[arg-type]  # an LSTM carries (h, c)
                 self.fused,
                 given is not None,
             )

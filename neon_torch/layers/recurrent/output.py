@@ -34,7 +34,7 @@ class RecurrentOutput(Layer):
 
     def configure(self, in_obj: Any) -> RecurrentOutput:
         super().configure(in_obj)
-        self.nin, self.nsteps = interpret_in_shape(self.in_shape)  # type: ignore[arg-type]
+        self.nin, self.nsteps = interpret_in_shape(self.in_shape)
         self.out_shape = self.nin
         return self
 

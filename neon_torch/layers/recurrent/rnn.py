@@ -36,7 +36,7 @@ def rnn_unroll_projected(
             a = a + first_step_term(F.linear(h, w_rec), t == 0)
         h = activation(a)
         outs.append(h)
-    return stack_steps(outs), h  # type: ignore[return-value]
+    return stack_steps(outs), h  # type: ignore[return-value]  # h is set by the loop
 
 
 @neon_type("neon.layers.recurrent.Recurrent", "neon.layers.Recurrent")

@@ -18,6 +18,7 @@ from torch import Tensor
 
 __all__ = [
     "CallbackLike",
+    "CallbacksLike",
     "CostFunctionLike",
     "CostLike",
     "DataIteratorLike",
@@ -131,3 +132,24 @@ class CallbackLike(Protocol):
     def on_minibatch_end(
         self, callback_data: Any, model: Any, epoch: int, minibatch: int
     ) -> None: ...
+
+
+@runtime_checkable
+class CallbacksLike(Protocol):
+    """What the training loop calls: a ``Callbacks`` container's hooks, each with the 0-based
+    epoch (and minibatch) index; ``callbacks`` lists the callbacks it holds (an empty list lets
+    the loop skip the per-minibatch hooks)."""
+
+    callbacks: list[Any]
+
+    def on_train_begin(self, epochs: int) -> None: ...
+
+    def on_train_end(self) -> None: ...
+
+    def on_epoch_begin(self, epoch: int) -> None: ...
+
+    def on_epoch_end(self, epoch: int) -> None: ...
+
+    def on_minibatch_begin(self, epoch: int, minibatch: int) -> None: ...
+
+    def on_minibatch_end(self, epoch: int, minibatch: int) -> None: ...

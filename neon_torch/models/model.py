@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from .. import distributed
-from .._types import CostLike, Dataset, MetricLike, OptimizerArg
+from .._types import CallbacksLike, CostLike, Dataset, MetricLike, OptimizerArg
 from .._values import neon_values
 from .._version import NEON_VERSION
 from ..backends.backend import Backend, NervanaObject, current_backend
@@ -35,9 +35,6 @@ from ._data import (
     to_neon_output,
 )
 from ._state import RunState
-
-if TYPE_CHECKING:
-    from ..callbacks.callbacks import Callbacks
 
 __all__ = ["Model"]
 
@@ -292,7 +289,7 @@ class Model(NervanaObject):
         cost: CostLike,
         optimizer: OptimizerArg,
         num_epochs: int,
-        callbacks: Callbacks | None = None,
+        callbacks: CallbacksLike | None = None,
     ) -> None:
         """Train until ``epoch_index`` reaches ``num_epochs`` (or a callback sets ``finished``).
 

@@ -15,6 +15,7 @@ import pytest
 
 from neon_torch._types import (
     CallbackLike,
+    CallbacksLike,
     CostFunctionLike,
     CostLike,
     DataIteratorLike,
@@ -64,6 +65,13 @@ def test_neon_torch_classes_satisfy_the_protocols() -> None:
             pass
 
     assert isinstance(Printer(), CallbackLike)
+    from neon_torch.callbacks import Callbacks
+    from neon_torch.initializers import Gaussian
+    from neon_torch.layers import Affine
+    from neon_torch.models import Model
+
+    assert isinstance(Callbacks(Model([Affine(2, init=Gaussian())])), CallbacksLike)
+    assert not isinstance(Printer(), CallbacksLike)  # a callback is not the container
 
 
 def test_objects_missing_a_method_do_not_satisfy_the_protocols() -> None:

@@ -155,7 +155,7 @@ def test_refusals():
 
 def test_pickled_recurrent_class_reads_as_its_name():
     payload = pickle.dumps({"rec_layer": GRU}, protocol=2).replace(
-        b"neon_torch.layers.gru", b"neon.layers.recurrent"
+        b"neon_torch.layers.recurrent.gru", b"neon.layers.recurrent"
     )
     assert load_pickle(io.BytesIO(payload), "x.prm") == {"rec_layer": "neon.layers.recurrent.GRU"}
     other = pickle.dumps({"rec_layer": LookupTable}, protocol=2)

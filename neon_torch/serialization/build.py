@@ -31,6 +31,7 @@ import numpy as np
 
 from ..errors import LayerConfigError, NeonTorchError, PrmFormatError, UnknownNeonTypeError
 from ..registry import lookup
+from .legacy import canonical_type
 
 __all__ = ["MAX_CONFIG_INT", "build_object", "is_description", "resolve", "validate"]
 
@@ -62,8 +63,10 @@ def is_description(value: Any) -> bool:
 
 
 def resolve(type_name: str, source: str = "description") -> type:
-    """The class registered under ``type_name``; every neon_torch package is imported first so
-    that all classes are registered (these are fixed imports, never names from a file).
+    """The class registered under ``type_name`` (or under the own path of the class neon 2.6
+    finds under that spelling, see :func:`~neon_torch.serialization.legacy.canonical_type`);
+    every neon_torch package is imported first so that all classes are registered (these are
+    fixed imports, never names from a file).
 
     Raises:
         UnknownNeonTypeError: unknown type string (the message names ``source``).
@@ -71,7 +74,7 @@ def resolve(type_name: str, source: str = "description") -> type:
     from .. import callbacks, initializers, layers, models, optimizers, transforms  # noqa: F401
 
     try:
-        return lookup(type_name)
+        return lookup(canonical_type(type_name))
     except UnknownNeonTypeError as err:
         raise UnknownNeonTypeError(f"{source}: {err}") from None
 

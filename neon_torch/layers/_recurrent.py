@@ -13,7 +13,7 @@ from .. import layout
 from ..backends.backend import current_backend
 from ..backends.tensor import Tensor as NeonTensor
 from ..errors import LayerConfigError, ShapeMismatchError
-from ._base import Layer, ParameterLayer, Shape
+from ._base import Layer, ParameterLayer, Shape, to_numpy
 
 __all__ = [
     "RecurrentBase",
@@ -256,10 +256,10 @@ class RecurrentBase(ParameterLayer):
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
-        return {"W": _to_numpy(layout.recurrent_w_from_torch(self.W))}
+        return {"W": to_numpy(layout.recurrent_w_from_torch(self.W))}
 
     def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        return _to_numpy(layout.recurrent_w_from_torch(state))
+        return to_numpy(layout.recurrent_w_from_torch(state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.W}  # type: ignore[dict-item]
@@ -269,10 +269,6 @@ class RecurrentBase(ParameterLayer):
             f"Recurrent Layer '{self.name}': {getattr(self, 'nin', '?')} inputs, "
             f"{self.output_size} outputs, {getattr(self, 'nsteps', '?')} steps"
         )
-
-
-def _to_numpy(t: Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().copy()
 
 
 def first_step_term(term: Tensor, first: bool) -> Tensor:

@@ -17,7 +17,7 @@ from ..backends.backend import current_backend
 from ..backends.tensor import Tensor as NeonTensor
 from ..errors import LayerConfigError, ShapeMismatchError
 from ..registry import neon_type
-from ._base import ParameterLayer
+from ._base import ParameterLayer, to_numpy
 from ._geometry import (
     Window,
     check_positive,
@@ -32,10 +32,6 @@ __all__ = ["Convolution", "Convolution_bias", "Deconvolution"]
 # neon's ``{}`` defaults, immutable so that no call can change them
 EMPTY: Mapping[str, int] = MappingProxyType({})
 Axes = int | Mapping[str, int]
-
-
-def _to_numpy(t: Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().copy()
 
 
 class _ConvolutionBase(ParameterLayer):
@@ -179,10 +175,10 @@ class _ConvolutionBase(ParameterLayer):
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
-        return {"W": _to_numpy(layout.conv_w_from_torch(self.weight))}
+        return {"W": to_numpy(layout.conv_w_from_torch(self.weight))}
 
     def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        return _to_numpy(layout.conv_w_from_torch(state))
+        return to_numpy(layout.conv_w_from_torch(state))
 
     # -- forward ------------------------------------------------------------------------------
     def _prepare(self, x: Tensor) -> Tensor:
@@ -340,13 +336,13 @@ class Convolution_bias(Convolution):
 
     def neon_params(self) -> dict[str, np.ndarray]:
         params = super().neon_params()
-        params["weight_bias"] = _to_numpy(layout.vector_to_column(self.bias))
+        params["weight_bias"] = to_numpy(layout.vector_to_column(self.bias))
         return params
 
     def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
         if index == 0:
             return super().state_to_neon(index, state)
-        return _to_numpy(layout.vector_to_column(state))
+        return to_numpy(layout.vector_to_column(state))
 
 
 @neon_type("neon.layers.layer.Deconvolution", "neon.layers.Deconvolution")

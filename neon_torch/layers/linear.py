@@ -12,7 +12,7 @@ from .. import layout
 from ..backends.tensor import Tensor as NeonTensor
 from ..errors import NeonTorchError
 from ..registry import neon_type
-from ._base import Layer, ParameterLayer, Shape, shape_size
+from ._base import Layer, ParameterLayer, Shape, shape_size, to_numpy
 from .activation import Activation
 from .batch_norm import BatchNorm
 
@@ -31,10 +31,10 @@ class WeightLayer(ParameterLayer):
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
-        return {"W": _to_numpy(layout.linear_w_from_torch(self.weight))}
+        return {"W": to_numpy(layout.linear_w_from_torch(self.weight))}
 
     def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        return _to_numpy(layout.linear_w_from_torch(state))
+        return to_numpy(layout.linear_w_from_torch(state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.weight}  # type: ignore[dict-item]
@@ -173,10 +173,10 @@ class Bias(ParameterLayer):
 
     def neon_params(self) -> dict[str, np.ndarray]:
         self._check_allocated()
-        return {"W": _to_numpy(layout.vector_to_column(self.bias))}
+        return {"W": to_numpy(layout.vector_to_column(self.bias))}
 
     def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        return _to_numpy(layout.vector_to_column(state))
+        return to_numpy(layout.vector_to_column(state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.bias}  # type: ignore[dict-item]
@@ -294,10 +294,6 @@ class Affine(CompoundLayer):
 def _out_axis(conv: nn.Module) -> int:
     """Axis of the output maps in a torch convolution weight (1 for transposed ones)."""
     return 1 if getattr(conv, "transposed", False) else 0
-
-
-def _to_numpy(t: Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().copy()
 
 
 def flatten_layers(layers: Any) -> list[Layer]:

@@ -263,3 +263,22 @@ def _train_on(model: Model, data: ArrayIterator) -> Model:
     cost = GeneralizedCost(costfunc=CrossEntropyMulti())
     model.fit(data, cost=cost, optimizer=OPTIMIZERS["gdm"](), num_epochs=1)
     return model
+
+
+def test_set_neon_params_still_checks_shapes_and_neon_params_still_copies() -> None:
+    from neon_torch.layers import Convolution, Linear
+
+    gen_backend("cpu", rng_seed=0, batch_size=2)
+    linear, conv = Linear(5, init=Gaussian(scale=0.1)), Convolution((3, 3, 4), init=Gaussian(0.1))
+    linear.configure(7)
+    linear.allocate()
+    conv.configure((2, 6, 6))
+    conv.allocate()
+    for layer in (linear, conv):
+        good = {k: np.full_like(v, 0.5) for k, v in layer.neon_params().items()}
+        with pytest.raises(ShapeMismatchError, match="neon shape"):
+            layer.set_neon_params({"W": np.zeros(good["W"].T.shape, np.float32)})
+        layer.set_neon_params(good)
+        after = layer.neon_params()["W"]
+        assert after.flags.owndata and after.strides[0] != 0  # a real copy again
+        np.testing.assert_array_equal(after, good["W"])

@@ -9,12 +9,19 @@ Both sides of each pair read all of the data (lazy, memory-mapped loads sum ever
    through a memory map) vs ``safetensors.torch.load_file`` of the same file. Target:
    ratio <= 1.2. Also shown without the checksum (``read_prm(path, verify=False)``).
 
+3. ``--zoo``: for every model-zoo file that ``tests/zoo/make_zoo.py`` wrote with real neon
+   (AlexNet, VGG, GoogLeNet, ResNet-50, C3D, DeepSpeech2-style, ... 40-870 MB), reading it
+   (``read_file``), ``Model(file)``, ``to_torch_module(file)``, ``neon-torch convert file x.pt``
+   and the conversion to a neon_torch ``.prm`` vs a plain ``pickle.load`` of the same file.
+   Targets: time <= 1.5x ``pickle.load``, peak memory <= 2x the file size.
+
 Each operation runs in a fresh child process so its peak resident memory (``ru_maxrss``
 minus the memory before the operation) is its own. ``--quick`` writes about 8 MB (CI smoke
 test); the default writes about 600 MB (run by hand). Best of ``--repeats`` runs.
 
     python benchmarks/prm_io.py --quick
     python benchmarks/prm_io.py --size-mb 600
+    python benchmarks/prm_io.py --zoo [DIR]   # DIR: $NEON_TORCH_ZOO or ~/.cache/neon_torch_zoo
 """
 
 from __future__ import annotations
@@ -61,6 +68,10 @@ def _legacy_tree(size_mb: float) -> dict:
     }
 
 
+def _zoo_dir() -> str:
+    return os.environ.get("NEON_TORCH_ZOO", os.path.expanduser("~/.cache/neon_torch_zoo"))
+
+
 def _peak_rss() -> int:
     """Peak resident memory of this process (``VmHWM``; unlike ``ru_maxrss`` it is not
     inherited from the parent across ``exec``)."""
@@ -87,6 +98,72 @@ def _touch(tree: object) -> float:
     return total
 
 
+def _zoo_read(src: str, dst: str) -> None:
+    from neon_torch.serialization import read_file
+
+    read_file(src)
+
+
+def _zoo_model(src: str, dst: str) -> None:
+    from neon_torch.models import Model
+
+    Model(src)
+
+
+def _zoo_module(src: str, dst: str) -> None:
+    from neon_torch.convert import to_torch_module
+
+    to_torch_module(src)
+
+
+def _zoo_convert_pt(src: str, dst: str) -> None:
+    from neon_torch.cli import main
+
+    assert main(["convert", src, dst + ".pt", "--quiet"]) == 0
+
+
+def _zoo_convert_prm(src: str, dst: str) -> None:
+    from neon_torch.serialization import prm_file, read_file
+
+    prm_file.write_prm(dst + ".prm", read_file(src).tree)
+
+
+_ZOO_OPS = {
+    "read_file": _zoo_read,
+    "Model(file)": _zoo_model,
+    "to_torch_module": _zoo_module,
+    "convert .pt": _zoo_convert_pt,
+    "convert .prm": _zoo_convert_prm,
+}
+
+
+def _zoo(folder: Path, repeats: int) -> None:
+    """The ``--zoo`` table (see the module docstring); files that are absent are skipped."""
+    files = sorted(folder.glob("*.prm"))
+    if not files:
+        print(f"no zoo files in {folder}; make them with tests/zoo/make_zoo.py under neon 2.6")
+        return
+    ops = ["pickle.load", *_ZOO_OPS]
+    print(f"{'file':14s} {'MiB':>6s} " + " ".join(f"{op:>22s}" for op in ops))
+    worst_time, worst_peak = 0.0, 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in files:
+            mib = path.stat().st_size / 2**20
+            res = {op: _measure(op, path, Path(tmp) / "out", repeats) for op in ops}
+            base = res["pickle.load"]["seconds"]
+            cells = [f"{base:6.2f} s {res['pickle.load']['peak'] / 2**20 / mib:4.2f}x mem"]
+            for op in _ZOO_OPS:
+                ratio = res[op]["seconds"] / base
+                peak = res[op]["peak"] / 2**20 / mib
+                worst_time, worst_peak = max(worst_time, ratio), max(worst_peak, peak)
+                cells.append(f"{ratio:5.2f}x t {peak:4.2f}x mem")
+            print(f"{path.stem:14s} {mib:6.0f} " + " ".join(f"{c:>22s}" for c in cells))
+    print(
+        "time = seconds / pickle.load's, mem = peak memory growth / file size; worst: "
+        f"{worst_time:.2f}x time (target <= 1.5), {worst_peak:.2f}x memory (target <= 2)"
+    )
+
+
 def _child(op: str, src: str, dst: str) -> None:
     """Run one operation; print seconds and peak memory growth (bytes) as JSON."""
     import torch  # noqa: F401 - imported before the baseline so it is not counted
@@ -94,15 +171,21 @@ def _child(op: str, src: str, dst: str) -> None:
 
     from neon_torch.serialization import prm_file, read_file
 
+    if op in _ZOO_OPS:
+        from neon_torch.backends import gen_backend
+
+        gen_backend("cpu", rng_seed=0, batch_size=2)
     base = _peak_rss()
     start = time.perf_counter()
-    if op == "write-legacy":
+    if op in _ZOO_OPS:
+        _ZOO_OPS[op](src, dst)
+    elif op == "write-legacy":
         with open(dst, "wb") as f:
             pickle.dump(_legacy_tree(float(src)), f, 2)
         return
     if op == "pickle.load":
         with open(src, "rb") as f:
-            pickle.load(f)  # our own synthetic file
+            pickle.load(f)  # our synthetic file, or a zoo file made by make_zoo.py
     elif op == "convert":
         prm_file.write_prm(dst, read_file(src).tree)
     elif op == "prm.load":
@@ -136,10 +219,22 @@ def main() -> None:
     parser.add_argument("--size-mb", type=float, default=600.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dir", default=None, help="where to write the files (default: tmp)")
+    parser.add_argument(
+        "--zoo",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
+        help="measure the model-zoo files in DIR (default $NEON_TORCH_ZOO or "
+        "~/.cache/neon_torch_zoo)",
+    )
     parser.add_argument("--child", nargs=3, metavar=("OP", "SRC", "DST"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
+        return
+    if args.zoo is not None:
+        _zoo(Path(args.zoo or _zoo_dir()), args.repeats)
         return
     size = 8.0 if args.quick else args.size_mb
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:

@@ -54,6 +54,18 @@ def parameter_limit(elements: int, source: str) -> Iterator[None]:
         _LIMIT.reset(token)
 
 
+_SHAPES_ONLY: ContextVar[bool] = ContextVar("neon_torch_shapes_only", default=False)
+
+
+def to_numpy(t: Tensor) -> np.ndarray:
+    """A host copy of ``t`` as a numpy array; inside :func:`set_neon_params`' shape check, an
+    array of ``t``'s shape that holds no data (the check needs the shapes only, and copying
+    a layer's weights to check them doubled the memory of loading a large one)."""
+    if _SHAPES_ONLY.get():
+        return np.broadcast_to(np.zeros((), dtype=np.float32), tuple(t.shape))
+    return t.detach().cpu().numpy().copy()
+
+
 def claim_parameters(layer: Layer, shape: tuple[int, ...]) -> bool:
     """Count a new parameter of ``shape`` against the active :func:`parameter_limit`; True when
     one is active (the values will be overwritten, so they need not be drawn).
@@ -496,7 +508,11 @@ class ParameterLayer(Layer):
                 f"Layer {self.name!r} ({type(self).__name__}) has no parameter(s) {unknown}; "
                 f"expected {sorted(targets)}."
             )
-        current = self.neon_params()
+        token = _SHAPES_ONLY.set(True)
+        try:
+            current = self.neon_params()
+        finally:
+            _SHAPES_ONLY.reset(token)
         converted = {}
         for key, value in params.items():
             value = np.asarray(value)
@@ -570,11 +586,6 @@ class ParameterLayer(Layer):
                 f"Layer {self.name!r} has no parameters yet. Call model.initialize(dataset) "
                 "(or layer.configure(in_shape); layer.allocate()) first."
             )
-
-
-def to_numpy(t: Tensor) -> np.ndarray:
-    """A host copy of ``t`` (neon hands out arrays it owns, never views of a parameter)."""
-    return t.detach().cpu().numpy().copy()
 
 
 def flatten_layers(layers: Any) -> list[Layer]:

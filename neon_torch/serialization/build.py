@@ -32,6 +32,7 @@ import numpy as np
 
 from ..errors import LayerConfigError, NeonTorchError, PrmFormatError, UnknownNeonTypeError
 from ..registry import lookup
+from .legacy import canonical_type
 
 __all__ = ["MAX_CONFIG_INT", "build_object", "is_description", "resolve", "validate"]
 
@@ -70,14 +71,16 @@ def is_description(value: Any) -> bool:
 
 
 def resolve(type_name: str, source: str = "description") -> type:
-    """The class registered under ``type_name`` (importing ``neon_torch`` imports every
-    package that registers classes, so the registry is complete here).
+    """The class registered under ``type_name`` (or under the own path of the class neon 2.6
+    finds under that spelling, see :func:`~neon_torch.serialization.legacy.canonical_type`;
+    importing ``neon_torch`` imports every package that registers classes, so the registry is
+    complete here).
 
     Raises:
         UnknownNeonTypeError: unknown type string (the message names ``source``).
     """
     try:
-        return lookup(type_name)
+        return lookup(canonical_type(type_name))
     except UnknownNeonTypeError as err:
         raise UnknownNeonTypeError(f"{source}: {err}") from None
 

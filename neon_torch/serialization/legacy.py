@@ -15,6 +15,13 @@ What neon files differ in, and what every description looks like afterwards:
   BatchNorm ``params`` given as the list ``[beta, gamma, gmean, gvar]`` becomes a dict.
 * **States.** Missing ``states`` stay missing (nothing to restore); multi-parameter layers
   always get one list per parameter.
+* **Type names.** neon 2.6 finds a class under any module that imports it and under its bare
+  name (older versions wrote some of those spellings); every such spelling of a layer,
+  initializer, transform or optimizer becomes the class's own path (``_neon_names.ALIASES``,
+  generated from real neon 2.6), in every description of the file. Names neon 2.6 itself no
+  longer has (the merge layers of neon 1.0's ``neon.layers.merge``, neon 1.3-1.4's
+  ``ColorNoise`` layer, neon 1.4-1.6's ``neon.layers.container.RoiPooling``) are refused with
+  :class:`~neon_torch.errors.UnknownNeonTypeError`, as neon 2.6 refuses them.
 * **Backend.** ``compat_mode`` ``'neon'`` (what neon writes for "none") is read as None.
 * **Pre-1.2 files** (no ``'model'`` key, a ``'layer_params_states'`` list aligned with the
   optimized layers) keep that form with each entry's ``params`` normalised as above; they can
@@ -27,9 +34,19 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
-from ..errors import PrmFormatError
+from ..errors import PrmFormatError, UnknownNeonTypeError
+from ._neon_names import ALIASES
 
-__all__ = ["normalize"]
+__all__ = ["canonical_type", "normalize"]
+
+_GONE = {
+    "neon.layers.merge.Merge": "neon 1.0",
+    "neon.layers.merge.MergeConcat": "neon 1.0",
+    "neon.layers.merge.MergeConcatSequence": "neon 1.0",
+    "neon.layers.merge.MergeSum": "neon 1.0",
+    "neon.layers.layer.ColorNoise": "neon 1.3-1.4",
+    "neon.layers.container.RoiPooling": "neon 1.4-1.6",
+}
 
 _CONV = "neon.layers.layer.Convolution"
 _CONV_BIAS = "neon.layers.layer.Convolution_bias"
@@ -54,10 +71,44 @@ def normalize(tree: Any, source: str) -> dict[str, Any]:
             )
         out["layer_params_states"] = [_normalize_entry(e, source) for e in entries]
         return out
+    out["model"] = _canonical(out["model"], source)
     if not _is_description(out["model"]):
         raise PrmFormatError(f"{source}: 'model' is not a {{'type', 'config'}} description.")
     out["model"] = _normalize_layer(out["model"], source)
     return out
+
+
+def canonical_type(type_name: str, source: str | None = None) -> str:
+    """``type_name`` as the class's own neon 2.6 path (see the module docstring); ``source``
+    (the file, if given) starts the error message.
+
+    Raises:
+        UnknownNeonTypeError: a type only an older neon version had.
+    """
+    if type_name in _GONE:
+        where = f"{source}: " if source else ""
+        raise UnknownNeonTypeError(
+            f"{where}{type_name!r} was written by {_GONE[type_name]} and no longer exists in "
+            "neon 2.6, which cannot load it either; rebuild the model with neon 2.6's layers "
+            "and load the weights into it."
+        )
+    return ALIASES.get(type_name, type_name)
+
+
+def _canonical(value: Any, source: str) -> Any:
+    """``value`` with every description's type string made canonical, at any depth."""
+    if isinstance(value, dict):
+        out = {k: _canonical(v, source) for k, v in value.items() if k != "params"}
+        if "params" in value:
+            out["params"] = value["params"]
+        if isinstance(out.get("type"), str):
+            out["type"] = canonical_type(out["type"], source)
+        return out
+    if isinstance(value, list):
+        return [_canonical(v, source) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_canonical(v, source) for v in value)
+    return value
 
 
 def _is_description(value: Any) -> TypeGuard[dict[str, Any]]:

@@ -18,7 +18,9 @@ The recurrent layer classes ``GRU`` and ``LSTM`` (which neon's ``SkipThought`` p
 accepted only where numpy's own pickles use it: to give an array its shape, dtype and bytes, and a
 dtype its byte order.
 
-Hostile structure is refused too: a container reached twice (sharing or a cycle), nesting
+Hostile structure is refused too: a cycle, shared references that expand the tree far beyond
+the containers stored (neon's own sharing, e.g. one dict used by several layers, is read as
+copies), nesting
 deeper than :data:`MAX_DEPTH`, dict keys and set items other than scalars or flat tuples of
 scalars, an array never given its data, and lengths that run past the end of the input. The
 input is read through a byte budget, so a gzip stream cannot expand without limit. Every
@@ -56,7 +58,8 @@ CONTAINERS_PER_BYTE = 1 / 16
 _LARGE = 4096  # payloads above this size are never kept for a second reference
 _CHUNK = 1 << 16
 _MAX_PAYLOAD = 1 << 40  # no single string or array of a neon file comes near a TiB
-_SHARED_TUPLE = 8  # flat tuples up to this length may be referenced more than once
+_SHARED_TUPLE = 8  # flat tuples up to this length are kept as one object when shared
+_SHARED_VISITS = 1 << 16  # container visits through shared references beyond the distinct ones
 _SCALARS = (type(None), bool, int, float, str, bytes)
 _CODECS = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1", "latin"}
 _NUMERIC_KINDS = "biufc"
@@ -669,11 +672,18 @@ def _large(value: Any) -> bool:
 
 
 def _finish(root: Any, size: int) -> Any:
-    """The plain tree: arrays in place of their placeholders; sharing, cycles, depth and
-    leftover globals refused. An array may appear more than once, but the array bytes of the
-    whole tree, repeats included, must stay within twice the ``size`` of the input (plus 1 MiB).
+    """The plain tree: arrays in place of their placeholders; cycles, depth and leftover
+    globals refused. neon's descriptions share containers (one ``padding`` dict passed to
+    several layers is pickled once and referenced again), so a container reached more than
+    once becomes one independent copy per reference, as long as the repeats add no more
+    container visits than the tree has distinct containers plus :data:`_SHARED_VISITS` (a
+    structure that doubles at each level is refused). An array may appear more than once, but
+    the array bytes of the whole tree, repeats included, must stay within twice the ``size`` of
+    the input (plus 1 MiB).
     """
     seen: set[int] = set()
+    active: set[int] = set()
+    repeats = [0]
     budget = [2 * size + (1 << 20)]
 
     def walk(value: Any, depth: int) -> Any:
@@ -691,7 +701,7 @@ def _finish(root: Any, size: int) -> Any:
             and len(value) <= _SHARED_TUPLE
             and all(type(v) in _SCALARS for v in value)
         ):
-            return value  # neon shares small tuples such as an fshape between layers
+            return value  # immutable: one object may stand for every reference
         if kind is _Array:
             if value.array is None:
                 raise _Refused("an array that was announced but never given its data")
@@ -701,19 +711,31 @@ def _finish(root: Any, size: int) -> Any:
                     "arrays referenced repeatedly add up to more than twice the input's size"
                 )
             return value.array
-        if id(value) in seen:
-            raise _Refused("a container reached twice (shared or cyclic references)")
-        seen.add(id(value))
+        key = id(value)
+        if key in active:
+            raise _Refused("a container that contains itself (cyclic references)")
+        if key in seen:
+            repeats[0] += 1
+            if repeats[0] > len(seen) + _SHARED_VISITS:
+                raise _Refused("shared containers that expand to many times the containers stored")
+        seen.add(key)
+        active.add(key)
+        try:
+            return _copy(value, kind, depth)
+        finally:
+            active.discard(key)
+
+    def _copy(value: Any, kind: type, depth: int) -> Any:
         if kind is list:
             if all(type(v) in _SCALARS for v in value):
-                return value
+                return list(value)
             return [walk(v, depth + 1) for v in value]
         if kind is tuple:
             return tuple(walk(v, depth + 1) for v in value)
         if kind is dict:
             return {k: walk(v, depth + 1) for k, v in value.items()}
         if kind in (set, frozenset):
-            return value  # items were checked to be scalars or flat tuples when added
+            return kind(value)  # items were checked to be scalars or flat tuples when added
         raise _Refused(f"a value of type {kind.__name__}")
 
     return walk(root, 0)
@@ -733,8 +755,9 @@ def load_pickle(
 
     Raises:
         UnsafePickleError: anything neon never writes (a global outside the list, an object or
-            structured dtype, BUILD on anything but an array, shared or cyclic containers).
-        PrmFormatError: a truncated or corrupted pickle.
+            structured dtype, BUILD on anything but an array).
+        PrmFormatError: a truncated or corrupted pickle, cyclic containers, or sharing that
+            expands without bound.
     """
     reader = _Reader(stream, (1 << 62) if max_bytes is None else max_bytes)
     try:

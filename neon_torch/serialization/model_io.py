@@ -455,14 +455,15 @@ def _load_layer(layer: ParameterLayer, entry: dict[str, Any], source: str, state
 
 
 def _load_states(layer: ParameterLayer, saved: Any) -> None:
-    # neon saves every parameter's states for nested layers (BatchNorm, convolutions with a
-    # bias), else the first parameter's only (BiBNRNN's beta and gamma states are not saved)
-    n = len(layer.optimized_parameters()) if layer._nested_states else 1
+    n = len(layer.optimized_parameters())
     if not isinstance(saved, list):
         raise PrmFormatError(f"layer {layer.name!r}: 'states' is not a list.")
-    per_param = saved if layer._nested_states else [saved]
-    if layer._nested_states and not saved:
-        per_param = [[] for _ in range(n)]
+    if layer._nested_states:
+        per_param = saved or [[] for _ in range(n)]
+    else:
+        # a flat list: the states of the first parameter (``W``); neon saves no others (a
+        # BiBNRNN's beta and gamma states), so their optimizer starts them afresh
+        per_param = [saved] + [[] for _ in range(n - 1)]
     if len(per_param) != n or not all(isinstance(s, list) for s in per_param):
         raise PrmFormatError(
             f"layer {layer.name!r}: 'states' holds {len(per_param)} per-parameter lists, "

@@ -219,3 +219,66 @@ def test_save_and_load_on_cuda(tmp_path: Path) -> None:
     states = [s for layer in loaded.layers_to_optimize for st in layer.states for s in st]
     assert states and all(s.device.type == "cuda" for s in states)
     np.testing.assert_array_equal(loaded.get_outputs(_data()), trained.get_outputs(_data()))
+
+
+def test_bibnrnn_with_optimizer_states_loads(tmp_path: Path) -> None:
+    """neon writes a BiBNRNN's states as one flat list (its W's; beta's and gamma's are not
+    saved), while the layer optimizes three parameters: the file must load with its states,
+    whether they are empty (never trained) or not."""
+    from neon_torch.initializers import GlorotUniform
+    from neon_torch.layers import BiBNRNN, RecurrentSum
+
+    gen_backend("cpu", rng_seed=0, batch_size=8)
+    seqs = np.random.RandomState(3).rand(32, 5 * 6).astype(np.float32)
+    data = ArrayIterator(seqs, np.arange(32) % 4, nclass=4, lshape=(5, 6))
+
+    def layers() -> list[Any]:
+        return [
+            BiBNRNN(6, GlorotUniform(), activation=Rectlin(), reset_cells=True),
+            RecurrentSum(),
+            Affine(4, init=GlorotUniform(), activation=Softmax()),
+        ]
+
+    fresh = Model(layers())
+    fresh.initialize(data)
+    fresh.save_params(str(tmp_path / "fresh.prm"))
+    assert Model(str(tmp_path / "fresh.prm")).layers.layers[0].states in ([], [[], [], []])
+    model = _train_on(Model(layers()), data)
+    model.save_params(str(tmp_path / "trained.prm"))
+    loaded = Model(str(tmp_path / "trained.prm"))
+    first, saved = loaded.layers.layers[0], model.layers.layers[0]
+    assert len(first.states[0]) == len(saved.states[0]) == 1  # the W momentum
+    torch.testing.assert_close(first.states[0][0], saved.states[0][0])
+    torch.testing.assert_close(first.W, saved.W)
+    # neon does not save beta and gamma: they come back as their initial zeros and ones
+    assert bool((first.beta == 0).all() and (first.gamma == 1).all())
+    assert not bool((saved.beta == 0).all())
+    with torch.no_grad():
+        saved.beta.zero_()
+        saved.gamma.fill_(1.0)
+    np.testing.assert_allclose(loaded.get_outputs(data), model.get_outputs(data), atol=1e-6)
+
+
+def _train_on(model: Model, data: ArrayIterator) -> Model:
+    cost = GeneralizedCost(costfunc=CrossEntropyMulti())
+    model.fit(data, cost=cost, optimizer=OPTIMIZERS["gdm"](), num_epochs=1)
+    return model
+
+
+def test_set_neon_params_still_checks_shapes_and_neon_params_still_copies() -> None:
+    from neon_torch.layers import Convolution, Linear
+
+    gen_backend("cpu", rng_seed=0, batch_size=2)
+    linear, conv = Linear(5, init=Gaussian(scale=0.1)), Convolution((3, 3, 4), init=Gaussian(0.1))
+    linear.configure(7)
+    linear.allocate()
+    conv.configure((2, 6, 6))
+    conv.allocate()
+    for layer in (linear, conv):
+        good = {k: np.full_like(v, 0.5) for k, v in layer.neon_params().items()}
+        with pytest.raises(ShapeMismatchError, match="neon shape"):
+            layer.set_neon_params({"W": np.zeros(good["W"].T.shape, np.float32)})
+        layer.set_neon_params(good)
+        after = layer.neon_params()["W"]
+        assert after.flags.owndata and after.strides[0] != 0  # a real copy again
+        np.testing.assert_array_equal(after, good["W"])

@@ -21,7 +21,7 @@ from neon_torch.serialization._neon_names import ALIASES
 from neon_torch.serialization.build import resolve
 from neon_torch.serialization.legacy import canonical_type
 
-from ..conftest import NEON_REF
+from ...conftest import NEON_REF
 
 CONV = NEON_REF / "conv" / "conv.prm"
 

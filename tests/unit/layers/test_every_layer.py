@@ -253,8 +253,8 @@ COVERED_ELSEWHERE = {
 def _layer_types() -> set[str]:
     return {
         cls.__name__
-        for cls in {*registry._BY_NAME.values()}
-        if isinstance(cls, type) and issubclass(cls, Layer)
+        for cls in {registry.lookup(name) for name in registry.available()}
+        if issubclass(cls, Layer)
     }
 
 

@@ -20,7 +20,7 @@ from ..data.dataiterator import NervanaDataIterator
 from ..errors import NotConfiguredError, ShapeMismatchError, warn_once
 from ..layers._base import ParameterLayer
 from ..layers.container import LayerContainer, Sequential
-from ..layout import is_sequence_shape
+from ..layout import batch_first_sample_dims, is_sequence_shape
 from ..registry import neon_type
 from ..serialization import model_io
 from ..transforms._neon_style import to_neon
@@ -188,9 +188,7 @@ class Model(NervanaObject):
     def _check_input(self, x: Any) -> None:
         expected = self.layers.in_shape
         got = tuple(x.shape[1:])
-        want = (expected,) if isinstance(expected, int) else tuple(expected)
-        if is_sequence_shape(expected):
-            want = (want[1], want[0])  # batch-first sequences are (N, T, F)
+        want = batch_first_sample_dims(expected)  # batch-first sequences are (N, T, F)
         if got != want:
             first = self.layers.layers[0] if hasattr(self.layers, "layers") else self.layers
             raise ShapeMismatchError(

@@ -22,9 +22,20 @@ __all__ = [
     "first_step_term",
     "interpret_in_shape",
     "lstm_step",
+    "require_gate_activation",
     "sequence_input",
     "stack_steps",
 ]
+
+
+def require_gate_activation(layer: Any, gate_activation: Any) -> Any:
+    """``gate_activation`` after neon's check that a gated layer got one."""
+    if gate_activation is None:
+        raise LayerConfigError(
+            f"{type(layer).__name__}: gate_activation is required (neon asserts it), got None; "
+            "pass e.g. gate_activation=Logistic()."
+        )
+    return gate_activation
 
 
 def interpret_in_shape(shape: Shape) -> tuple[int, int]:

@@ -15,10 +15,10 @@ from ...convert.modules import HalfSum
 from ...errors import LayerConfigError
 from ...registry import neon_builder, neon_type
 from .._base import Layer
-from ._base import RecurrentBase, interpret_in_shape, sequence_input
+from ._base import RecurrentBase, interpret_in_shape, require_gate_activation, sequence_input
 from ._delta_memory import unroll_updating_error
 from ._torch import lstm_module, rnn_module, torch_weights
-from .lstm import lstm_unroll, require_gate_activation
+from .lstm import lstm_unroll
 from .rnn import rnn_unroll, rnn_unroll_projected
 
 __all__ = ["BiBNRNN", "BiLSTM", "BiRNN", "BiSum", "DeepBiLSTM", "DeepBiRNN"]
@@ -141,8 +141,7 @@ class BiLSTM(BiRNN):
         name: str | None = None,
     ) -> None:
         super().__init__(output_size, init, init_inner, activation, reset_cells, split_inputs, name)
-        require_gate_activation(self, gate_activation)
-        self.gate_activation = gate_activation
+        self.gate_activation = require_gate_activation(self, gate_activation)
         self.fused = True
         self.neon_input_error = True
         self.delta_memory: Any = None  # weakref to the DeltaMemory of its Sequential

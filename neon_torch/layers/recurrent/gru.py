@@ -10,9 +10,8 @@ from torch import Tensor, nn
 
 from ...convert.modules import NeonGRU
 from ...registry import neon_type
-from ._base import RecurrentBase, first_step_term, stack_steps
+from ._base import RecurrentBase, first_step_term, require_gate_activation, stack_steps
 from ._torch import time_last, torch_weights
-from .lstm import require_gate_activation
 
 __all__ = ["GRU", "gru_unroll"]
 
@@ -86,8 +85,7 @@ class GRU(RecurrentBase):
         name: str | None = None,
     ) -> None:
         super().__init__(output_size, init, init_inner, activation, reset_cells, name)
-        require_gate_activation(self, gate_activation)
-        self.gate_activation = gate_activation
+        self.gate_activation = require_gate_activation(self, gate_activation)
 
     def forward(self, x: Tensor) -> Tensor:
         seq, carried, given = self._begin(x)

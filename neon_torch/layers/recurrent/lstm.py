@@ -10,14 +10,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ... import layout
-from ...errors import LayerConfigError
 from ...registry import neon_type
 from ...transforms.activation import Logistic, Tanh
-from ._base import LstmState, RecurrentBase, lstm_step, stack_steps
+from ._base import LstmState, RecurrentBase, lstm_step, require_gate_activation, stack_steps
 from ._delta_memory import unroll_updating_error
 from ._torch import lstm_module, torch_weights
 
-__all__ = ["LSTM", "lstm_step", "lstm_unroll", "require_gate_activation"]
+__all__ = ["LSTM", "lstm_step", "lstm_unroll"]
 
 
 def _can_fuse(act: Any, gate_act: Any) -> bool:
@@ -114,8 +113,7 @@ class LSTM(RecurrentBase):
         name: str | None = None,
     ) -> None:
         super().__init__(output_size, init, init_inner, activation, reset_cells, name)
-        require_gate_activation(self, gate_activation)
-        self.gate_activation = gate_activation
+        self.gate_activation = require_gate_activation(self, gate_activation)
         self.fused = True
         self.delta_memory: Any = None  # weakref to neon's simulated error buffers, if any
 
@@ -157,12 +155,3 @@ class LSTM(RecurrentBase):
         neon's bias as ``bias_ih_l0``, ``bias_hh_l0`` zero. Stateless: every call starts from
         zero ``h`` and ``c`` (neon's carried state is not part of the plain module)."""
         return lstm_module(self, torch_weights(self), self.activation, self.gate_activation)
-
-
-def require_gate_activation(layer: Any, gate_activation: Any) -> None:
-    """neon's check that a gated layer got a ``gate_activation``."""
-    if gate_activation is None:
-        raise LayerConfigError(
-            f"{type(layer).__name__}: gate_activation is required (neon asserts it), got None; "
-            "pass e.g. gate_activation=Logistic()."
-        )

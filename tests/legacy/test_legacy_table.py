@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+
+from ..helpers.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = REPO.parent / "shared" / "legacy" / "cases.json"
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location(
-        "legacy_table", REPO / "tools" / "legacy_table.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _tool() -> ModuleType:
+    return load_script(REPO / "tools" / "legacy_table.py")
 
 
 @pytest.mark.skipif(not CASES.is_file(), reason="the harness's case files (../shared) are not here")

@@ -4,25 +4,22 @@ readable; a format change shows up here and needs a reader for the old bytes).""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from neon_torch.backends import gen_backend
 from neon_torch.models import Model
 
+from ..helpers.scripts import load_script
+
 HERE = Path(__file__).resolve().parent
 COMMITTED = HERE.parent / "data" / "own_format" / "mlp.prm"
 
 
-def _maker():
-    spec = importlib.util.spec_from_file_location(
-        "make_own_format_file", HERE / "make_own_format_file.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _maker() -> ModuleType:
+    return load_script(HERE / "make_own_format_file.py")
 
 
 def test_the_writer_reproduces_the_committed_file_byte_for_byte(tmp_path: Path) -> None:

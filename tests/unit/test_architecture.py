@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
-import sys
 import warnings
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -25,16 +24,14 @@ from neon_torch.registry import lookup, lookup_short
 from neon_torch.transforms import Rectlin, Softmax
 from neon_torch.transforms.activation import Transform
 
+from ..helpers.scripts import load_script
+
 PACKAGE = Path(__file__).resolve().parents[2] / "neon_torch"
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 
 
-def _import_graph():  # tools/ is not a package: load the script as a module
-    spec = importlib.util.spec_from_file_location("import_graph", TOOLS / "import_graph.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("import_graph", module)
-    spec.loader.exec_module(module)
-    return module
+def _import_graph() -> ModuleType:
+    return load_script(TOOLS / "import_graph.py")
 
 
 def test_no_import_circle_in_the_package() -> None:

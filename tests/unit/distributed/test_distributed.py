@@ -8,7 +8,10 @@ every rank with a clear error instead of a hang.
 
 from __future__ import annotations
 
+import faulthandler
+import os
 import pickle
+import sys
 import textwrap
 import time
 from datetime import timedelta
@@ -114,6 +117,10 @@ def _expect_error(call: Any) -> str:
 
 
 def _worker(rank: int, out: Path) -> None:
+    # an abort in C++ code (SIGABRT) leaves no Python traceback: this file records where every
+    # thread of the rank was, and the fixture shows it
+    fault = (out / f"fault_rank{rank}.txt").open("w")
+    faulthandler.enable(fault, all_threads=True)
     dist.init_process_group(
         "gloo",
         init_method=f"file://{out / 'rendezvous'}",  # no port that a parallel run could take
@@ -152,6 +159,25 @@ def _worker(rank: int, out: Path) -> None:
         (out / f"rank{rank}.pkl").write_bytes(pickle.dumps(result))
     finally:
         dist.destroy_process_group()
+    # Everything is recorded and the group is gone: end the rank here, without the
+    # interpreter's teardown. CI saw a rank that had trained abort with "terminate called
+    # without an active exception", the message of gloo's threads outliving the interpreter
+    # at exit; teardown is torch's, not something this test checks.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _rank_report(out: Path) -> str:
+    """Which ranks wrote their results, and what faulthandler recorded in each."""
+    lines = []
+    for r in range(_WORLD):
+        wrote = (out / f"rank{r}.pkl").is_file()
+        fault = out / f"fault_rank{r}.txt"
+        dump = fault.read_text() if fault.is_file() else ""
+        lines.append(f"rank {r}: results {'written' if wrote else 'missing'}; faulthandler:")
+        lines.append(dump.strip() or "(nothing)")
+    return "\n".join(lines)
 
 
 @pytest.fixture(scope="module")
@@ -162,11 +188,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     model.save_params(out / "single.prm")
     ctx = mp.start_processes(_worker, args=(out,), nprocs=_WORLD, join=False, start_method="spawn")
     deadline = time.monotonic() + _LIMIT_S
-    while not ctx.join(timeout=max(deadline - time.monotonic(), 0.1)):
-        if time.monotonic() > deadline:
-            for p in ctx.processes:
-                p.kill()
-            pytest.fail(f"the 2-rank job did not finish within {_LIMIT_S}s")
+    try:
+        while not ctx.join(timeout=max(deadline - time.monotonic(), 0.1)):
+            if time.monotonic() > deadline:
+                for p in ctx.processes:
+                    p.kill()
+                pytest.fail(f"the 2-rank job did not finish within {_LIMIT_S}s")
+    except mp.ProcessExitedException as err:
+        pytest.fail(f"{err}\n{_rank_report(out)}")
     ranks = [pickle.loads((out / f"rank{r}.pkl").read_bytes()) for r in range(_WORLD)]
     return {"out": out, "single": single, "ranks": ranks}
 

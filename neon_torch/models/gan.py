@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -60,6 +60,8 @@ class GAN(Model):
     :class:`~neon_torch.callbacks.plotting_callbacks.GANPlotCallback`.
     """
 
+    data_parallel: ClassVar[bool] = False  # its loop steps D and G, not one wrapper
+
     def __init__(
         self,
         layers: Any,
@@ -89,26 +91,13 @@ class GAN(Model):
         self.noise_batch: NeonTensor | None = None
 
     # -- set-up ----------------------------------------------------------------------------
-    def initialize(self, dataset: Any, cost: Any = None) -> None:
-        """Configure from ``noise_dim`` (not from the data), allocate the generator then the
-        discriminator (neon's order of seeded draws), then draw the fixed noise ``z0``."""
-        if self.initialized:
-            if cost is not None and self.cost is None:
-                cost.initialize(self.layers)
-                self.cost = cost
-            return
-        be = current_backend()
-        if be.bsz <= 0 and not isinstance(dataset, (int, tuple)):
-            be.bsz = self._batch_size_of(dataset)
-        self.layers.configure(self.noise_dim)
-        if cost is not None:
-            cost.initialize(self.layers)
-            self.cost = cost
-        if self.run_state.pending_load is not None:
-            model_io.apply_pending(self)
-        else:
-            self.layers.allocate()
-        self.initialized = True
+    def _shape_of(self, dataset: Any) -> Any:
+        """A GAN is configured from ``noise_dim``, not from the data: the generator comes first."""
+        return self.noise_dim
+
+    def _initialized(self) -> None:
+        """The generator and then the discriminator were allocated (neon's order of seeded
+        draws); draw the fixed noise ``z0`` after them, as neon does."""
         self.z0 = self.noise()
 
     def noise(self) -> Tensor:

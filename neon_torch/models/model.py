@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -61,6 +61,10 @@ class Model(NervanaObject):
     ``torch.utils.data.DataLoader`` or any iterable of ``(x, t)`` minibatches; tensors are
     batch-first. Integer class labels are one-hot encoded to the output width.
     """
+
+    #: in a data-parallel job, ``initialize`` wraps the layers in DDP and ``fit`` trains
+    #: through the wrapper (``GAN``'s own loop does not)
+    data_parallel: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -155,9 +159,14 @@ class Model(NervanaObject):
         if cost is not None:
             cost.initialize(self.layers)
             self.cost = cost
-        # data parallel: wrapped after allocation, never before
-        self.run_state.ddp = distributed.wrap(self.layers)
+        if self.data_parallel:  # wrapped after allocation, never before
+            self.run_state.ddp = distributed.wrap(self.layers)
         self.initialized = True
+        self._initialized()
+
+    def _initialized(self) -> None:
+        """Called once, at the end of the first ``initialize``; subclasses add their own
+        first-time set-up here (``GAN`` draws its fixed noise)."""
 
     def _shape_of(self, dataset: Any) -> Any:
         """The shape to configure the layers with: the dataset's input shape, for a

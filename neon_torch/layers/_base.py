@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .. import layout
 from ..backends.backend import NervanaObject, current_backend
 from ..backends.tensor import Tensor as NeonTensor
 from ..backends.tensor import as_torch
@@ -54,15 +53,8 @@ def parameter_limit(elements: int, source: str) -> Iterator[None]:
         _LIMIT.reset(token)
 
 
-_SHAPES_ONLY: ContextVar[bool] = ContextVar("neon_torch_shapes_only", default=False)
-
-
 def to_numpy(t: Tensor) -> np.ndarray:
-    """A host copy of ``t`` as a numpy array; inside :func:`set_neon_params`' shape check, an
-    array of ``t``'s shape that holds no data (the check needs the shapes only, and copying
-    a layer's weights to check them doubled the memory of loading a large one)."""
-    if _SHAPES_ONLY.get():
-        return np.broadcast_to(np.zeros((), dtype=np.float32), tuple(t.shape))
+    """A host copy of ``t`` as a numpy array."""
     return t.detach().cpu().numpy().copy()
 
 
@@ -430,12 +422,18 @@ class ParameterLayer(Layer):
             out.append(((self._neon_view(key, param.detach()), grad), self.states[i]))
         return out
 
+    def _neon_layout(self, key: str | None, t: Tensor) -> Tensor:
+        """Parameter ``key``'s torch tensor ``t`` (or its gradient or an optimizer state) in
+        neon's layout, a view where one exists: the one rule behind ``W``/``dW``,
+        ``get_params``, ``neon_params`` and ``state_to_neon``. The default covers layouts
+        that are a reshape: vectors become ``(F, 1)`` columns, matrices stay as they are;
+        layers with other layouts (convolutions) override it through :mod:`neon_torch.layout`.
+        ``key`` is None for a parameter that files do not hold (a BiBNRNN's gamma and beta)."""
+        return t.reshape(-1, 1) if t.dim() == 1 else t
+
     def _neon_view(self, key: str, t: Tensor) -> NeonTensor:
-        """Parameter ``key``'s torch tensor ``t`` (or its gradient) as a neon-layout backend
-        Tensor sharing its storage. The default covers layouts that are a reshape: vectors
-        become ``(F, 1)`` columns, matrices stay as they are; layers with other layouts
-        (convolutions) override it through :mod:`neon_torch.layout`."""
-        return NeonTensor(t.reshape(-1, 1) if t.dim() == 1 else t)
+        """:meth:`_neon_layout` of ``t`` as a backend Tensor sharing its storage."""
+        return NeonTensor(self._neon_layout(key, t))
 
     def _neon_param(self, key: str) -> NeonTensor | None:
         """The neon view of parameter ``key`` (None before allocation)."""
@@ -455,11 +453,12 @@ class ParameterLayer(Layer):
         raise NotImplementedError
 
     def neon_params(self) -> dict[str, np.ndarray]:
-        """Parameters as numpy arrays in neon layout, keyed by neon's names."""
+        """Parameters as numpy arrays in neon layout, keyed by neon's names (the tensors of
+        :meth:`_torch_tensors` through :meth:`_neon_layout`)."""
+        self._check_allocated()
         if self._neon_style:
-            self._check_allocated()
             return {"W": self.W.get()}
-        raise NotImplementedError
+        return {k: to_numpy(self._neon_layout(k, t)) for k, t in self._torch_tensors().items()}
 
     def state_to_neon(self, index: int, state: Any) -> np.ndarray:
         """An optimizer state of parameter ``index`` in neon layout (same layout as the param)."""
@@ -467,7 +466,9 @@ class ParameterLayer(Layer):
             return state.get()
         if self._neon_style:
             return state.detach().cpu().numpy().copy()
-        raise NotImplementedError
+        param = self.optimized_parameters()[index]
+        key = next((k for k, t in self._torch_tensors().items() if t is param), None)
+        return to_numpy(self._neon_layout(key, state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         """neon parameter name -> the torch tensor holding it (torch layout)."""
@@ -508,23 +509,30 @@ class ParameterLayer(Layer):
                 f"Layer {self.name!r} ({type(self).__name__}) has no parameter(s) {unknown}; "
                 f"expected {sorted(targets)}."
             )
-        token = _SHAPES_ONLY.set(True)
-        try:
-            current = self.neon_params()
-        finally:
-            _SHAPES_ONLY.reset(token)
+        expected = self._neon_shapes()
         converted = {}
         for key, value in params.items():
             value = np.asarray(value)
-            if value.shape != current[key].shape:
+            if value.shape != expected[key]:
                 raise ShapeMismatchError(
                     f"Layer {self.name!r} ({type(self).__name__}): expected {key} with neon "
-                    f"shape {current[key].shape}, got {value.shape}."
+                    f"shape {expected[key]}, got {value.shape}."
                 )
             converted[key] = self._param_to_torch(key, value)
         with torch.no_grad():
             for key, tensor in converted.items():
                 targets[key].copy_(tensor)
+
+    def _neon_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The neon shape of each of :meth:`neon_params`' arrays, read without copying any
+        data (the layout is applied to data-less ``meta`` tensors: checking a large layer's
+        shapes must not double its memory)."""
+        if self._neon_style:
+            return {k: v.shape for k, v in self.neon_params().items()}
+        return {
+            k: tuple(self._neon_layout(k, t.detach().to("meta")).shape)
+            for k, t in self._torch_tensors().items()
+        }
 
     def _param_to_torch(self, key: str, value: np.ndarray) -> Tensor:
         """The neon-layout array of parameter ``key`` as a tensor in the torch tensor's layout.
@@ -612,13 +620,6 @@ class WeightLayer(ParameterLayer):
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
         return [self.weight]
-
-    def neon_params(self) -> dict[str, np.ndarray]:
-        self._check_allocated()
-        return {"W": to_numpy(layout.linear_w_from_torch(self.weight))}
-
-    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        return to_numpy(layout.linear_w_from_torch(state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.weight}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -127,10 +126,6 @@ class BatchNorm(ParameterLayer):
             "gvar": self.running_var,
         }
 
-    def neon_params(self) -> dict[str, np.ndarray]:
-        self._check_allocated()
-        return {k: _col(v) for k, v in self._torch_tensors().items()}
-
     # neon's attributes: (F, 1) backend Tensors sharing the torch parameters' storage
     @property
     def beta(self) -> NeonTensor | None:
@@ -161,9 +156,6 @@ class BatchNorm(ParameterLayer):
     def grad_gamma(self) -> NeonTensor | None:
         """``gamma``'s gradient (summed over the minibatch), or None."""
         return self._neon_grad("gamma")
-
-    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        return _col(state)
 
     def to_torch(self) -> nn.Module:
         """``nn.BatchNorm1d/2d/3d`` (eps, ``momentum = 1 - rho``) with gamma, beta, gmean and
@@ -200,7 +192,3 @@ class BatchNorm(ParameterLayer):
         return (
             f"BatchNorm Layer '{self.name}': {nin} inputs, {steps} steps, {self.nfm} feature maps"
         )
-
-
-def _col(t: Tensor) -> np.ndarray:
-    return layout.vector_to_column(t.detach().cpu()).numpy().copy()

@@ -17,7 +17,7 @@ from ..backends.backend import current_backend
 from ..backends.tensor import Tensor as NeonTensor
 from ..errors import LayerConfigError, ShapeMismatchError
 from ..registry import neon_type
-from ._base import ParameterLayer, to_numpy
+from ._base import ParameterLayer
 from ._geometry import (
     Window,
     check_positive,
@@ -156,11 +156,11 @@ class _ConvolutionBase(ParameterLayer):
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.weight}
 
-    def _neon_view(self, key: str, t: Tensor) -> NeonTensor:
+    def _neon_layout(self, key: str | None, t: Tensor) -> Tensor:
         if key != "W":
-            return super()._neon_view(key, t)
+            return super()._neon_layout(key, t)
         # (K, C, [T,] R, S) -> neon's (C·[T·]R·S, K): a view for a contiguous weight
-        return NeonTensor(layout.conv_w_from_torch(t))
+        return layout.conv_w_from_torch(t)
 
     @property
     def W(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
@@ -173,13 +173,6 @@ class _ConvolutionBase(ParameterLayer):
     def dW(self) -> NeonTensor | None:  # type: ignore[override]  # read-only view of the parameter
         """neon's ``dW``: the weight's ``.grad`` in neon's ``(C·R·S, K)`` layout, or None."""
         return self._neon_grad("W")
-
-    def neon_params(self) -> dict[str, np.ndarray]:
-        self._check_allocated()
-        return {"W": to_numpy(layout.conv_w_from_torch(self.weight))}
-
-    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        return to_numpy(layout.conv_w_from_torch(state))
 
     # -- forward ------------------------------------------------------------------------------
     def _prepare(self, x: Tensor) -> Tensor:
@@ -335,16 +328,6 @@ class Convolution_bias(Convolution):
     def grad_bias(self) -> NeonTensor | None:
         """neon's ``grad_bias``: the fused bias ``.grad`` as ``(K, 1)``, or None."""
         return self._neon_grad("weight_bias")
-
-    def neon_params(self) -> dict[str, np.ndarray]:
-        params = super().neon_params()
-        params["weight_bias"] = to_numpy(layout.vector_to_column(self.bias))
-        return params
-
-    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        if index == 0:
-            return super().state_to_neon(index, state)
-        return to_numpy(layout.vector_to_column(state))
 
 
 @neon_type("neon.layers.layer.Deconvolution", "neon.layers.Deconvolution")

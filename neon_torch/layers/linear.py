@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-import numpy as np
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import layout
 from ..backends.tensor import Tensor as NeonTensor
 from ..registry import neon_type
-from ._base import ParameterLayer, WeightLayer, shape_size, to_numpy
+from ._base import ParameterLayer, WeightLayer, shape_size
 
 __all__ = ["Bias", "Linear"]
 
@@ -138,13 +137,6 @@ class Bias(ParameterLayer):
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
         return [self.bias]
-
-    def neon_params(self) -> dict[str, np.ndarray]:
-        self._check_allocated()
-        return {"W": to_numpy(layout.vector_to_column(self.bias))}
-
-    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        return to_numpy(layout.vector_to_column(state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.bias}

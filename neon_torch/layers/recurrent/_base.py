@@ -14,7 +14,7 @@ from ... import layout
 from ...backends.backend import current_backend
 from ...backends.tensor import Tensor as NeonTensor
 from ...errors import LayerConfigError, ShapeMismatchError
-from .._base import Layer, ParameterLayer, Shape, to_numpy
+from .._base import Layer, ParameterLayer, Shape
 
 __all__ = [
     "LstmState",
@@ -276,13 +276,6 @@ class RecurrentBase(ParameterLayer):
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
         return [self.W]
-
-    def neon_params(self) -> dict[str, np.ndarray]:
-        self._check_allocated()
-        return {"W": to_numpy(layout.recurrent_w_from_torch(self.W))}
-
-    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        return to_numpy(layout.recurrent_w_from_torch(state))
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.W}

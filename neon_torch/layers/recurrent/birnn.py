@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ... import layout
 from ...backends.backend import current_backend
 from ...convert.modules import HalfSum
 from ...errors import LayerConfigError
@@ -266,17 +264,6 @@ class BiBNRNN(BiRNN):
     def optimized_parameters(self) -> list[nn.Parameter]:
         self._check_allocated()
         return [self.W, self.beta, self.gamma]
-
-    def neon_params(self) -> dict[str, np.ndarray]:
-        params = super().neon_params()
-        params["gmean"] = self.gmean.detach().cpu().numpy().reshape(-1, 1).copy()
-        params["gvar"] = self.gvar.detach().cpu().numpy().reshape(-1, 1).copy()
-        return params
-
-    def state_to_neon(self, index: int, state: Tensor) -> np.ndarray:
-        if index == 0:
-            return super().state_to_neon(index, state)
-        return layout.vector_to_column(state).detach().cpu().numpy().copy()
 
     def _torch_tensors(self) -> dict[str, Tensor]:
         return {"W": self.W, "gmean": self.gmean, "gvar": self.gvar}

@@ -415,7 +415,7 @@ class ParameterLayer(Layer):
         out = []
         keys = {id(t): k for k, t in self._torch_tensors().items()}
         for i, param in enumerate(self.optimized_parameters()):
-            key = keys[id(param)]
+            key = keys.get(id(param))  # None: a parameter files do not hold
             while len(self.states) <= i:
                 self.states.append([])
             grad = None if param.grad is None else self._neon_view(key, param.grad)
@@ -431,7 +431,7 @@ class ParameterLayer(Layer):
         ``key`` is None for a parameter that files do not hold (a BiBNRNN's gamma and beta)."""
         return t.reshape(-1, 1) if t.dim() == 1 else t
 
-    def _neon_view(self, key: str, t: Tensor) -> NeonTensor:
+    def _neon_view(self, key: str | None, t: Tensor) -> NeonTensor:
         """:meth:`_neon_layout` of ``t`` as a backend Tensor sharing its storage."""
         return NeonTensor(self._neon_layout(key, t))
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from neon_torch.backends import gen_backend
+from neon_torch.backends.tensor import as_torch
 from neon_torch.data import ArrayIterator, Text, VocabularyError
 from neon_torch.errors import LayerConfigError, ShapeMismatchError
 from neon_torch.initializers import Constant, GlorotUniform, Uniform
@@ -257,6 +258,22 @@ def test_bibnrnn_trains_and_describes_like_neon() -> None:
     assert sorted(layer.neon_params()) == ["W", "gmean", "gvar"]
     layer.eval()
     assert layer(x).shape == (4, 5, 6)
+
+
+def test_bibnrnn_get_params_lists_w_beta_gamma_as_neon() -> None:
+    # neon's BiBNRNN.get_params is [(W, dW), (beta, grad_beta), (gamma, grad_gamma)] with the
+    # vectors as (F, 1) columns; beta and gamma are not in its files but are optimized
+    gen_backend(rng_seed=0, batch_size=4)
+    layer = _layer(BiBNRNN(3, GlorotUniform(), activation=Rectlin()))
+    layer(_seq()).sum().backward()
+    params = layer.get_params()
+    assert [tuple(w.shape) for (w, _), _ in params] == [(2 * 10, 3), (6, 1), (6, 1)]
+    assert all(dw is not None for (_, dw), _ in params)
+    (_, _), (beta, _), (gamma, grad_gamma) = (p for p, _ in params)
+    beta[:] = 0.5  # a view: writes reach the torch parameters
+    assert torch.all(layer.beta == 0.5)
+    torch.testing.assert_close(as_torch(gamma).reshape(-1), layer.gamma.detach())
+    torch.testing.assert_close(as_torch(grad_gamma).reshape(-1), layer.gamma.grad)
 
 
 def test_recurrent_outputs_collapse_time() -> None:
